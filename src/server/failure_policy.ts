@@ -1,0 +1,57 @@
+// The one place that maps a failure to what APISIX gets: an error frame code, or a closed connection.
+import { ErrorCode, type ErrorCodeValue } from "../protocol/types.ts";
+import { MalformedPayloadError } from "../protocol/errors.ts";
+import { UnexpectedEofError } from "../runtime/types.ts";
+import { PluginConfError, UnknownPluginError } from "../plugin/errors.ts";
+import {
+  ConfTokenNotFoundError,
+  ConnectionClosedError,
+  UnexpectedFrameTypeError,
+  UnknownFrameTypeError,
+} from "./errors.ts";
+
+/** What the server does about a failed frame. */
+export type FailureResponse =
+  /** Answer with an `A6.Err.Resp` frame carrying `code`, keep the connection. */
+  | { readonly kind: "reply"; readonly code: ErrorCodeValue }
+  /** Close the connection without an answer: the byte stream can no longer be trusted. */
+  | { readonly kind: "close" };
+
+const _CLOSE: FailureResponse = { kind: "close" };
+const _BAD_REQUEST: FailureResponse = { kind: "reply", code: ErrorCode.BadRequest };
+const _SERVICE_UNAVAILABLE: FailureResponse = {
+  kind: "reply",
+  code: ErrorCode.ServiceUnavailable,
+};
+const _CONF_TOKEN_NOT_FOUND: FailureResponse = {
+  kind: "reply",
+  code: ErrorCode.ConfTokenNotFound,
+};
+
+/**
+ * Maps a failure while handling a frame to the answer APISIX gets.
+ *
+ * - unknown or expired token → CONF_TOKEN_NOT_FOUND (APISIX re-sends PrepareConf and retries);
+ * - unknown frame type, unknown plugin, invalid conf → BAD_REQUEST (fail closed, no retry);
+ * - undecodable payload, EOF mid-frame, a wrong frame in an ExtraInfo exchange → close only
+ *   this connection (the stream is out of sync);
+ * - a plugin that throws or misses its deadline, a reply over 0xFFFFFF bytes, anything else →
+ *   SERVICE_UNAVAILABLE, so APISIX's `allow_degradation` decides what the client sees.
+ */
+export function failureResponse(error: unknown): FailureResponse {
+  if (error instanceof ConfTokenNotFoundError) return _CONF_TOKEN_NOT_FOUND;
+  if (
+    error instanceof UnknownFrameTypeError || error instanceof UnknownPluginError ||
+    error instanceof PluginConfError
+  ) {
+    return _BAD_REQUEST;
+  }
+  if (
+    error instanceof MalformedPayloadError || error instanceof UnexpectedEofError ||
+    error instanceof UnexpectedFrameTypeError || error instanceof ConnectionClosedError
+  ) {
+    return _CLOSE;
+  }
+  // PluginFilterError, PluginTimeoutError, CallDeadlineError, FrameTooLargeError and the unforeseen.
+  return _SERVICE_UNAVAILABLE;
+}

@@ -1,0 +1,151 @@
+// The runner server: owns the listener, the conf cache, every connection, deadlines and shutdown.
+import { getLogger } from "@logtape/logtape";
+import { type Clock, ConfCache } from "../conf/conf_cache.ts";
+import type { PreparedPlugin } from "../plugin/chain.ts";
+import type { PluginRegistry } from "../plugin/registry.ts";
+import type { Listener, SocketRuntime } from "../runtime/types.ts";
+import { type ConnectionContext, ConnectionState, serveConnection } from "./connection.ts";
+import { prepareSocketPath } from "./socket_path.ts";
+
+const logger = getLogger(["apisix-runner", "server"]);
+
+/** Default time a filter chain may take: APISIX itself gives up after 60 s. */
+export const DEFAULT_CALL_TIMEOUT_MS = 55_000;
+/** Default time in-flight calls get to finish on shutdown: APISIX kills after 1 s. */
+export const DEFAULT_SHUTDOWN_GRACE_MS = 800;
+/** Mode of the socket file: nginx workers often run as another user than the runner. */
+export const DEFAULT_SOCKET_MODE = 0o766;
+
+/** Options of {@linkcode RunnerServer}. */
+export interface RunnerServerOptions {
+  /** Sockets, files and signals of the runtime. */
+  runtime: SocketRuntime;
+  /** The plugins confs may name. */
+  registry: PluginRegistry;
+  /** Path of the unix socket to listen on. */
+  socketPath: string;
+  /** How long a conf lives after its last use (1.2 × `APISIX_CONF_EXPIRE_TIME`). */
+  confTtlMs: number;
+  /** Deadline of one call's filter chain; defaults to {@linkcode DEFAULT_CALL_TIMEOUT_MS}. */
+  callTimeoutMs?: number;
+  /** Skip unknown plugins and invalid confs with a warning instead of failing PrepareConf. */
+  skipInvalidConf?: boolean;
+  /** File mode of the socket; defaults to {@linkcode DEFAULT_SOCKET_MODE}. */
+  socketMode?: number;
+  /** Time source of the conf cache (tests). */
+  clock?: Clock;
+  /** First conf token (tests); random by default. */
+  firstToken?: number;
+}
+
+/**
+ * Listens on a unix socket and serves APISIX's ext-plugin RPC on any number of
+ * connections until {@linkcode RunnerServer.shutdown}.
+ */
+export class RunnerServer {
+  #options: RunnerServerOptions;
+  #context: ConnectionContext & { stopping: boolean };
+  #connections = new Map<ConnectionState, Promise<void>>();
+  #listener: Listener | undefined;
+  #acceptLoop: Promise<void> | undefined;
+  #deadlineTimer: ReturnType<typeof setInterval> | undefined;
+  #shutdown: Promise<void> | undefined;
+
+  /** Creates a server; nothing happens until {@linkcode RunnerServer.start}. */
+  constructor(options: RunnerServerOptions) {
+    this.#options = options;
+    this.#context = {
+      registry: options.registry,
+      confs: new ConfCache<readonly PreparedPlugin[]>({
+        ttlMs: options.confTtlMs,
+        clock: options.clock,
+        firstToken: options.firstToken,
+      }),
+      skipInvalidConf: options.skipInvalidConf ?? false,
+      callTimeoutMs: options.callTimeoutMs ?? DEFAULT_CALL_TIMEOUT_MS,
+      stopping: false,
+    };
+  }
+
+  /** Number of open connections. */
+  get connectionCount(): number {
+    return this.#connections.size;
+  }
+
+  /** Removes a stale socket file, listens, and starts accepting connections. */
+  async start(): Promise<void> {
+    const { runtime, socketPath } = this.#options;
+    await prepareSocketPath(runtime, socketPath);
+    this.#listener = await runtime.listenUnix(socketPath, {
+      mode: this.#options.socketMode ?? DEFAULT_SOCKET_MODE,
+    });
+    this.#acceptLoop = this.#accept(this.#listener);
+    const timeoutMs = this.#context.callTimeoutMs;
+    this.#deadlineTimer = setInterval(
+      () => this.#expireCalls(),
+      Math.max(10, Math.min(250, Math.floor(timeoutMs / 4))),
+    );
+    logger.info("Listening on unix:{socketPath}", { socketPath, runtime: runtime.name });
+  }
+
+  /**
+   * Stops accepting, closes idle connections, lets in-flight calls finish for up to
+   * `graceMs`, then closes the rest and removes the socket file. Idempotent.
+   */
+  shutdown(graceMs: number = DEFAULT_SHUTDOWN_GRACE_MS): Promise<void> {
+    this.#shutdown ??= this.#stop(graceMs);
+    return this.#shutdown;
+  }
+
+  async #stop(graceMs: number): Promise<void> {
+    this.#context.stopping = true;
+    clearInterval(this.#deadlineTimer);
+    await this.#listener?.close();
+    await this.#acceptLoop;
+    let busy = 0;
+    for (const state of this.#connections.keys()) {
+      if (state.busy) busy++;
+      else state.conn.close();
+    }
+    logger.info("Shutting down: {busy} call(s) in flight", { busy });
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const graceOver = new Promise<void>((resolve) => timer = setTimeout(resolve, graceMs));
+    await Promise.race([Promise.all(this.#connections.values()), graceOver]);
+    clearTimeout(timer);
+    for (const state of this.#connections.keys()) state.conn.close();
+    await this.#options.runtime.removeFile(this.#options.socketPath).catch((error) => {
+      logger.warn("Cannot remove socket file {socketPath}: {error}", {
+        socketPath: this.#options.socketPath,
+        error,
+      });
+    });
+    logger.info("Stopped");
+  }
+
+  async #accept(listener: Listener): Promise<void> {
+    try {
+      for await (const conn of listener.accept()) {
+        if (this.#context.stopping) {
+          conn.close();
+          continue;
+        }
+        const state = new ConnectionState(conn);
+        const served = serveConnection(state, this.#context).finally(() => {
+          this.#connections.delete(state);
+        });
+        this.#connections.set(state, served);
+      }
+    } catch (error) {
+      if (!this.#context.stopping) logger.error("Accept loop failed: {error}", { error });
+    }
+  }
+
+  #expireCalls(): void {
+    const now = Date.now();
+    for (const state of this.#connections.keys()) {
+      if (state.deadlineAt !== 0 && state.deadlineAt <= now) {
+        state.expire(this.#context.callTimeoutMs);
+      }
+    }
+  }
+}
