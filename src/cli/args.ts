@@ -108,7 +108,9 @@ function _oneOf<T extends string>(what: string, value: string, allowed: readonly
 function _milliseconds(flag: string, value: string): number {
   const ms = /^\d+$/.test(value) ? Number(value) : NaN;
   if (!Number.isSafeInteger(ms) || ms <= 0) {
-    throw new ConfigError(`${flag} must be a positive whole number of milliseconds, got "${value}"`);
+    throw new ConfigError(
+      `${flag} must be a positive whole number of milliseconds, got "${value}"`,
+    );
   }
   return ms;
 }

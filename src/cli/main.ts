@@ -1,13 +1,18 @@
 // The composition root: parses the command line and env, builds a runner and serves until a signal.
 import { getLogger } from "@logtape/logtape";
-import type { Plugin } from "../plugin/types.ts";
+import type { AnyPlugin } from "../plugin/types.ts";
 import { PluginRegistry } from "../plugin/registry.ts";
 import { detectRuntimeName, loadRuntime } from "../runtime/detect.ts";
 import type { SocketRuntime } from "../runtime/types.ts";
 import { RunnerServer } from "../server/server.ts";
 import { VERSION } from "../version.ts";
 import { type CliArgs, helpText, parseCliArgs } from "./args.ts";
-import { CONF_EXPIRE_TIME_VAR, LISTEN_ADDRESS_VAR, parseConfTtlMs, parseListenAddress } from "./env.ts";
+import {
+  CONF_EXPIRE_TIME_VAR,
+  LISTEN_ADDRESS_VAR,
+  parseConfTtlMs,
+  parseListenAddress,
+} from "./env.ts";
 import { setupLogging, shutdownLogging } from "./logging.ts";
 
 const logger = getLogger(["apisix-runner", "cli"]);
@@ -20,7 +25,7 @@ export const EXIT_START_FAILED = 1;
 /** Options of {@linkcode runRunner}. */
 export interface RunRunnerOptions {
   /** The plugins the runner serves; route confs name them. */
-  plugins: readonly Plugin<any>[];
+  plugins: readonly AnyPlugin[];
   /** Command line without the program name; defaults to the process's own arguments. */
   args?: readonly string[];
   /** How the program is called in the help text; defaults to `apisix-ts-runner`. */
@@ -94,7 +99,7 @@ export async function runRunner(options: RunRunnerOptions): Promise<never> {
     return _fail(`Cannot start: ${(error as Error).message}`, EXIT_START_FAILED, runtime);
   }
   logger.info("Serving plugins {plugins} on {runtime}", {
-    plugins: registry.names(),
+    plugins: registry.names().join(", "),
     runtime: runtime.name,
   });
   return await _untilSignal(runtime, server, args.shutdownTimeoutMs);
@@ -106,8 +111,11 @@ function _untilSignal(
   graceMs: number,
 ): Promise<never> {
   return new Promise<never>(() => {
+    let stopping = false;
     const stop = (signal: string) => {
-      logger.info("Received {signal}", { signal });
+      if (stopping) return;
+      stopping = true;
+      logger.info("Received {signal}, shutting down", { signal });
       server.shutdown(graceMs)
         .then(shutdownLogging)
         .finally(() => runtime.exit(0));

@@ -12,11 +12,7 @@ import {
   encodeHttpRespCallResponse,
   encodePrepareConfResponse,
 } from "../protocol/mod.ts";
-import {
-  type ExtraInfoRequest,
-  FRAME_HEADER_SIZE,
-  FrameType,
-} from "../protocol/types.ts";
+import { type ExtraInfoRequest, FRAME_HEADER_SIZE, FrameType } from "../protocol/types.ts";
 import type { Connection } from "../runtime/types.ts";
 import type { ConfCache } from "../conf/conf_cache.ts";
 import {

@@ -1,0 +1,52 @@
+// Public API of apisix-ts-plugin-runner: define plugins and run them as an APISIX plugin runner.
+
+/**
+ * Write Apache APISIX plugins in TypeScript and serve them to APISIX's
+ * `ext-plugin-pre-req`, `ext-plugin-post-req` and `ext-plugin-post-resp`
+ * through its ext-plugin RPC, on Deno, Bun or Node.
+ *
+ * @example A plugin and the runner executable serving it
+ * ```ts
+ * import { definePlugin, runRunner, stop } from "apisix-ts-plugin-runner";
+ *
+ * const requireToken = definePlugin({
+ *   name: "require-token",
+ *   parseConf(raw) {
+ *     const conf = JSON.parse(raw) as { header?: unknown };
+ *     if (typeof conf.header !== "string") throw new Error('"header" must be a string');
+ *     return { header: conf.header.toLowerCase() };
+ *   },
+ *   requestFilter(req, conf) {
+ *     if (!req.headers.has(conf.header)) return stop(401, { body: "token required" });
+ *     req.headers.delete(conf.header);
+ *   },
+ * });
+ *
+ * await runRunner({ plugins: [requireToken] });
+ * ```
+ *
+ * @module
+ */
+
+export { definePlugin } from "./src/plugin/define_plugin.ts";
+export type { AnyPlugin, FilterResult, Plugin, PluginDefinition } from "./src/plugin/types.ts";
+export { responseToStop, stop } from "./src/plugin/stop.ts";
+export type { StopInit } from "./src/plugin/stop.ts";
+export type { PluginRequest } from "./src/plugin/request.ts";
+export type { PluginResponse } from "./src/plugin/response.ts";
+export { HeaderMap } from "./src/plugin/headers.ts";
+export type { HeaderInit } from "./src/plugin/headers.ts";
+export { RequestArgs } from "./src/plugin/args.ts";
+export { PluginRegistry } from "./src/plugin/registry.ts";
+export {
+  DuplicatePluginError,
+  PluginConfError,
+  PluginFilterError,
+  PluginTimeoutError,
+  UnknownPluginError,
+} from "./src/plugin/errors.ts";
+export { runRunner } from "./src/cli/main.ts";
+export type { RunRunnerOptions } from "./src/cli/main.ts";
+export { bundledPlugins } from "./plugins/mod.ts";
+export type { StopAction, TextEntry } from "./src/protocol/types.ts";
+export { VERSION } from "./src/version.ts";

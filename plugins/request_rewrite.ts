@@ -1,0 +1,81 @@
+// Bundled plugin "request-rewrite": edits path, headers, args and client response headers in one Rewrite.
+
+import { definePlugin } from "../src/plugin/define_plugin.ts";
+import {
+  optionalObject,
+  optionalString,
+  optionalStringArray,
+  optionalStringMap,
+  parseConfObject,
+} from "./_conf.ts";
+
+/** A set of names to set and names to remove. */
+export interface SetRemove {
+  readonly set: Readonly<Record<string, string>>;
+  readonly remove: readonly string[];
+}
+
+/** Parsed conf of {@linkcode requestRewrite}. */
+export interface RequestRewriteConf {
+  readonly path: string | undefined;
+  readonly headers: SetRemove;
+  readonly args: SetRemove;
+  readonly respHeaders: Readonly<Record<string, string>>;
+}
+
+/**
+ * `request-rewrite` — conf `{"path", "headers": {"set": {}, "remove": []},
+ * "args": {"set": {}, "remove": []}, "resp_headers": {"set": {}}}`: one
+ * Rewrite with exactly those changes (removals are entries without value;
+ * a removal of something absent and a set to the current value are no
+ * change).
+ *
+ * @example
+ * ```ts
+ * import { runRequestPlugin } from "../testing.ts";
+ * import { requestRewrite } from "./request_rewrite.ts";
+ * const { rewrite } = await runRequestPlugin(requestRewrite, { conf: { path: "/v2" } });
+ * rewrite?.path; // "/v2"
+ * ```
+ */
+export const requestRewrite = definePlugin<RequestRewriteConf>({
+  name: "request-rewrite",
+  parseConf(raw) {
+    const conf = parseConfObject(raw);
+    const path = conf.path === undefined ? undefined : optionalString(conf, "path", "");
+    if (path !== undefined && !path.startsWith("/")) {
+      throw new Error(`"path" must start with "/", got ${JSON.stringify(path)}`);
+    }
+    const respHeaders = optionalObject(conf, "resp_headers");
+    return {
+      path,
+      headers: _setRemove(conf, "headers"),
+      args: _setRemove(conf, "args"),
+      respHeaders: _prefixed("resp_headers", () => optionalStringMap(respHeaders, "set")),
+    };
+  },
+  requestFilter(req, conf) {
+    if (conf.path !== undefined) req.path = conf.path;
+    for (const name of conf.headers.remove) if (req.headers.has(name)) req.headers.delete(name);
+    for (const [name, value] of Object.entries(conf.headers.set)) req.headers.set(name, value);
+    for (const name of conf.args.remove) if (req.args.has(name)) req.args.delete(name);
+    for (const [name, value] of Object.entries(conf.args.set)) req.args.set(name, value);
+    for (const [name, value] of Object.entries(conf.respHeaders)) req.respHeaders.set(name, value);
+  },
+});
+
+function _setRemove(conf: Record<string, unknown>, field: string): SetRemove {
+  const part = optionalObject(conf, field);
+  return _prefixed(field, () => ({
+    set: optionalStringMap(part, "set"),
+    remove: optionalStringArray(part, "remove"),
+  }));
+}
+
+function _prefixed<T>(field: string, read: () => T): T {
+  try {
+    return read();
+  } catch (error) {
+    throw new Error(`"${field}".${(error as Error).message}`);
+  }
+}

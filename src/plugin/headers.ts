@@ -1,0 +1,153 @@
+// Case-insensitive, multi-value, ordered header list used by the request and response views.
+
+import type { TextEntry } from "../protocol/types.ts";
+
+/** Anything {@linkcode HeaderMap.from} accepts: a record, pairs, or another map. */
+export type HeaderInit =
+  | Record<string, string | readonly string[]>
+  | Iterable<readonly [string, string]>;
+
+/**
+ * An ordered list of header entries with case-insensitive lookup. Unlike
+ * `fetch`'s `Headers`, it keeps one entry per value and the name's case.
+ * Reading never counts as a change.
+ *
+ * @example
+ * ```ts
+ * import { HeaderMap } from "./headers.ts";
+ * const headers = HeaderMap.from({ "Set-Cookie": ["a=1", "b=2"] });
+ * headers.getAll("set-cookie"); // ["a=1", "b=2"]
+ * headers.get("SET-COOKIE"); // "a=1, b=2"
+ * ```
+ */
+export class HeaderMap implements Iterable<[string, string]> {
+  #names: string[] = [];
+  #lower: string[] = [];
+  #values: string[] = [];
+  #changed = false;
+
+  /** Builds a map from text entries (entries without value are skipped). */
+  static fromEntries(entries: readonly TextEntry[]): HeaderMap {
+    const map = new HeaderMap();
+    for (let i = 0; i < entries.length; i++) {
+      const entry = entries[i]!;
+      if (entry.value === undefined) continue;
+      map.#names.push(entry.name);
+      map.#lower.push(entry.name.toLowerCase());
+      map.#values.push(entry.value);
+    }
+    return map;
+  }
+
+  /** Builds a map from a record (array values give several entries) or from pairs. */
+  static from(init: HeaderInit | undefined): HeaderMap {
+    const map = new HeaderMap();
+    if (init === undefined) return map;
+    if (Symbol.iterator in init) {
+      for (const [name, value] of init as Iterable<readonly [string, string]>) {
+        map.#push(name, value);
+      }
+      return map;
+    }
+    for (const [name, value] of Object.entries(init)) {
+      if (typeof value === "string") map.#push(name, value);
+      else for (const v of value) map.#push(name, v);
+    }
+    return map;
+  }
+
+  /** Whether any mutator was called (even one that ended up changing nothing). */
+  get touched(): boolean {
+    return this.#changed;
+  }
+
+  /** Number of entries (one per value). */
+  get size(): number {
+    return this.#names.length;
+  }
+
+  /** All values of `name` joined with `", "`, or `undefined` when absent. */
+  get(name: string): string | undefined {
+    const lower = name.toLowerCase();
+    let result: string | undefined;
+    for (let i = 0; i < this.#lower.length; i++) {
+      if (this.#lower[i] !== lower) continue;
+      result = result === undefined ? this.#values[i]! : `${result}, ${this.#values[i]}`;
+    }
+    return result;
+  }
+
+  /** Every value of `name`, in order; empty when absent. */
+  getAll(name: string): string[] {
+    const lower = name.toLowerCase();
+    const result: string[] = [];
+    for (let i = 0; i < this.#lower.length; i++) {
+      if (this.#lower[i] === lower) result.push(this.#values[i]!);
+    }
+    return result;
+  }
+
+  /** Whether `name` has at least one value. */
+  has(name: string): boolean {
+    return this.#lower.indexOf(name.toLowerCase()) !== -1;
+  }
+
+  /** Replaces every value of `name` with `value`. */
+  set(name: string, value: string): void {
+    this.#remove(name.toLowerCase());
+    this.#push(name, value);
+    this.#changed = true;
+  }
+
+  /** Adds one more value to `name`. */
+  append(name: string, value: string): void {
+    this.#push(name, value);
+    this.#changed = true;
+  }
+
+  /** Removes every value of `name`. */
+  delete(name: string): void {
+    this.#remove(name.toLowerCase());
+    this.#changed = true;
+  }
+
+  /** Entries as `[name, value]`, one per value, names in their stored case. */
+  *entries(): IterableIterator<[string, string]> {
+    for (let i = 0; i < this.#names.length; i++) yield [this.#names[i]!, this.#values[i]!];
+  }
+
+  /** Same as {@linkcode HeaderMap.entries}. */
+  [Symbol.iterator](): IterableIterator<[string, string]> {
+    return this.entries();
+  }
+
+  /** Distinct lower-case names, in first-seen order. */
+  names(): string[] {
+    return [...new Set(this.#lower)];
+  }
+
+  /** The entries as protocol text entries, optionally without some lower-case names. */
+  toTextEntries(exclude?: ReadonlySet<string>): TextEntry[] {
+    const result: TextEntry[] = [];
+    for (let i = 0; i < this.#names.length; i++) {
+      if (exclude !== undefined && exclude.has(this.#lower[i]!)) continue;
+      result.push({ name: this.#names[i]!, value: this.#values[i]! });
+    }
+    return result;
+  }
+
+  #push(name: string, value: string): void {
+    this.#names.push(name);
+    this.#lower.push(name.toLowerCase());
+    this.#values.push(value);
+  }
+
+  #remove(lower: string): void {
+    for (let i = this.#lower.length - 1; i >= 0; i--) {
+      if (this.#lower[i] !== lower) continue;
+      this.#names.splice(i, 1);
+      this.#lower.splice(i, 1);
+      this.#values.splice(i, 1);
+    }
+  }
+}

@@ -1,0 +1,183 @@
+// PluginRequest: the lazy, change-tracking view of an HttpReqCall that request filters receive.
+
+import {
+  type HttpReqCallRequest,
+  type Method,
+  METHODS,
+  type RewriteAction,
+  type TextEntry,
+} from "../protocol/types.ts";
+import { RequestArgs } from "./args.ts";
+import type { CallOptions } from "./chain.ts";
+import { ExtraInfoQueue } from "./extra_info.ts";
+import { HeaderMap } from "./headers.ts";
+import { formatIp } from "./ip.ts";
+
+const DECODER = new TextDecoder();
+const ENCODER = new TextEncoder();
+
+/**
+ * The request a request filter sees (`ext-plugin-pre-req` / `-post-req`).
+ * Everything is decoded on first use; reading never produces a Rewrite.
+ * Mutations (path, headers, args, response headers, body) accumulate across
+ * the chain and are sent as one Rewrite carrying only what really changed.
+ *
+ * Request headers: a Rewrite can only set or delete a header, so `set` and
+ * `delete` map directly, and `append` is sent as one header whose value is
+ * all values joined with `", "`.
+ *
+ * Costs: `var()` and `body()` each ask APISIX once (an ExtraInfo round trip)
+ * and are cached for the call; everything else is local.
+ *
+ * @example
+ * ```ts
+ * import { definePlugin } from "../../mod.ts";
+ * export const tag = definePlugin({
+ *   name: "tag",
+ *   parseConf: () => ({}),
+ *   async requestFilter(req) {
+ *     const route = await req.var("route_id");
+ *     if (route !== undefined) req.headers.set("x-route", route);
+ *   },
+ * });
+ * ```
+ */
+export class PluginRequest {
+  #raw: HttpReqCallRequest;
+  #options: CallOptions;
+  #path: string | undefined;
+  #pathSet = false;
+  #headers: HeaderMap | undefined;
+  #args: RequestArgs | undefined;
+  #respHeaders: HeaderMap | undefined;
+  #vars: Map<string, Promise<string | undefined>> | undefined;
+  #body: Promise<Uint8Array | undefined> | undefined;
+  #newBody: Uint8Array | undefined;
+  #queue: ExtraInfoQueue | undefined;
+
+  /** Wraps a decoded HttpReqCall; the chain builds one per call. */
+  constructor(raw: HttpReqCallRequest, options: CallOptions) {
+    this.#raw = raw;
+    this.#options = options;
+  }
+
+  /** The call id APISIX gave this request (for logs). */
+  get id(): number {
+    return this.#raw.id;
+  }
+
+  /** Client address as text (IPv4 dotted, IPv6 RFC 5952), `undefined` when absent. */
+  get srcIp(): string | undefined {
+    const bytes = this.#raw.srcIp;
+    return bytes === undefined ? undefined : formatIp(bytes);
+  }
+
+  /** Request method, e.g. `"GET"`. */
+  get method(): Method {
+    return METHODS[this.#raw.method] ?? "GET";
+  }
+
+  /** Path (decoded, never a query string); setting it rewrites the upstream path. */
+  get path(): string {
+    return this.#pathSet ? this.#path! : this.#raw.path ?? "";
+  }
+
+  set path(value: string) {
+    this.#path = value;
+    this.#pathSet = true;
+  }
+
+  /** Request headers (lower-case names from APISIX; lookups are case-insensitive). */
+  get headers(): HeaderMap {
+    return this.#headers ??= HeaderMap.fromEntries(this.#raw.headers);
+  }
+
+  /** Query args; `null` values are valueless (`?flag`). */
+  get args(): RequestArgs {
+    return this.#args ??= RequestArgs.fromEntries(this.#raw.args);
+  }
+
+  /** Headers to add to the client response while still proxying (Rewrite `resp_headers`). */
+  get respHeaders(): HeaderMap {
+    return this.#respHeaders ??= new HeaderMap();
+  }
+
+  /** Fires at the call deadline or when APISIX closes the connection. */
+  get signal(): AbortSignal {
+    return this.#options.signal;
+  }
+
+  /** An APISIX variable as text (ExtraInfo Var, once per name); `undefined` when unknown or unset. */
+  var(name: string): Promise<string | undefined> {
+    const vars = this.#vars ??= new Map();
+    let value = vars.get(name);
+    if (value === undefined) {
+      value = this.#ask().ask({ type: "var", name }).then(_decodeOptional);
+      vars.set(name, value);
+    }
+    return value;
+  }
+
+  /** The request body (ExtraInfo ReqBody, asked at most once); `undefined` when there is none (e.g. GET). */
+  body(): Promise<Uint8Array | undefined> {
+    return this.#body ??= this.#ask().ask({ type: "reqBody" });
+  }
+
+  /** The request body as UTF-8 text; `""` when there is none. */
+  async text(): Promise<string> {
+    const body = await this.body();
+    return body === undefined ? "" : DECODER.decode(body);
+  }
+
+  /** The request body parsed as JSON; throws `SyntaxError` when absent or not JSON. */
+  async json<T = unknown>(): Promise<T> {
+    return JSON.parse(await this.text()) as T;
+  }
+
+  /** Replaces the body sent upstream. An empty body is no change (APISIX ignores it). */
+  setBody(body: string | Uint8Array): void {
+    this.#newBody = typeof body === "string" ? ENCODER.encode(body) : body;
+  }
+
+  /** The Rewrite the changes made so far amount to, or `undefined` when nothing changed. */
+  toRewrite(): RewriteAction | undefined {
+    const path = this.#pathSet && this.#path !== this.#raw.path ? this.#path : undefined;
+    const headers = this.#headers?.touched
+      ? _headerChanges(this.#raw.headers, this.#headers)
+      : undefined;
+    const args = this.#args?.toRewriteEntries();
+    const respHeaders = this.#respHeaders !== undefined && this.#respHeaders.size > 0
+      ? this.#respHeaders.toTextEntries()
+      : undefined;
+    const body = this.#newBody !== undefined && this.#newBody.length > 0
+      ? this.#newBody
+      : undefined;
+    if (
+      path === undefined && headers === undefined && args === undefined &&
+      respHeaders === undefined && body === undefined
+    ) return undefined;
+    return { type: "rewrite", path, headers, args, respHeaders, body };
+  }
+
+  #ask(): ExtraInfoQueue {
+    return this.#queue ??= new ExtraInfoQueue(this.#options.extraInfo, this.#options.signal);
+  }
+}
+
+function _decodeOptional(bytes: Uint8Array | undefined): string | undefined {
+  return bytes === undefined ? undefined : DECODER.decode(bytes);
+}
+
+function _headerChanges(original: readonly TextEntry[], now: HeaderMap): TextEntry[] | undefined {
+  const before = HeaderMap.fromEntries(original);
+  const names = new Set([...before.names(), ...now.names()]);
+  let result: TextEntry[] | undefined;
+  for (const name of names) {
+    const a = before.getAll(name);
+    const b = now.getAll(name);
+    if (a.length === b.length && a.every((v, i) => v === b[i])) continue;
+    result ??= [];
+    result.push(b.length === 0 ? { name } : { name, value: b.join(", ") });
+  }
+  return result;
+}

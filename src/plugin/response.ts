@@ -1,0 +1,157 @@
+// PluginResponse: the lazy, change-tracking view of an HttpRespCall that response filters receive.
+
+import type { HttpRespCallRequest, HttpRespCallResponse, TextEntry } from "../protocol/types.ts";
+import type { CallOptions } from "./chain.ts";
+import { ExtraInfoQueue } from "./extra_info.ts";
+import { HeaderMap } from "./headers.ts";
+
+const DECODER = new TextDecoder();
+const ENCODER = new TextEncoder();
+
+/**
+ * Headers never returned in a full header set: they describe the upstream
+ * connection or body framing, which APISIX redoes for the client.
+ */
+export const HOP_BY_HOP_HEADERS: ReadonlySet<string> = new Set([
+  "connection",
+  "content-length",
+  "keep-alive",
+  "proxy-connection",
+  "te",
+  "trailer",
+  "transfer-encoding",
+  "upgrade",
+]);
+
+/**
+ * The upstream response a response filter sees (`ext-plugin-post-resp`).
+ * Changes accumulate across the chain. Because APISIX sends only the returned
+ * headers when any is returned (PROTOCOL.md §3.4), a header change makes the
+ * runner return the full set: the upstream headers minus hop-by-hop ones and
+ * `content-length`, with the changes applied.
+ *
+ * @example
+ * ```ts
+ * import { definePlugin } from "../../mod.ts";
+ * export const shout = definePlugin({
+ *   name: "shout",
+ *   parseConf: () => ({}),
+ *   async responseFilter(res) {
+ *     res.setBody((await res.text()).toUpperCase());
+ *     res.headers.set("x-shouted", "1");
+ *   },
+ * });
+ * ```
+ */
+export class PluginResponse {
+  #raw: HttpRespCallRequest;
+  #options: CallOptions;
+  #status: number;
+  #headers: HeaderMap | undefined;
+  #vars: Map<string, Promise<string | undefined>> | undefined;
+  #body: Promise<Uint8Array | undefined> | undefined;
+  #newBody: Uint8Array | undefined;
+  #queue: ExtraInfoQueue | undefined;
+
+  /** Wraps a decoded HttpRespCall; the chain builds one per call. */
+  constructor(raw: HttpRespCallRequest, options: CallOptions) {
+    this.#raw = raw;
+    this.#options = options;
+    this.#status = raw.status;
+  }
+
+  /** The call id APISIX gave this request (for logs). */
+  get id(): number {
+    return this.#raw.id;
+  }
+
+  /** Client status: the upstream one until a filter sets it. */
+  get status(): number {
+    return this.#status;
+  }
+
+  set status(value: number) {
+    if (!Number.isInteger(value) || value < 100 || value > 999) {
+      throw new RangeError(`Response status must be an integer from 100 to 999, got ${value}`);
+    }
+    this.#status = value;
+  }
+
+  /** Upstream response headers, original case, one entry per value. */
+  get headers(): HeaderMap {
+    return this.#headers ??= HeaderMap.fromEntries(this.#raw.headers);
+  }
+
+  /** Fires at the call deadline or when APISIX closes the connection. */
+  get signal(): AbortSignal {
+    return this.#options.signal;
+  }
+
+  /** An APISIX variable as text (ExtraInfo Var, once per name); `undefined` when unknown. */
+  var(name: string): Promise<string | undefined> {
+    const vars = this.#vars ??= new Map();
+    let value = vars.get(name);
+    if (value === undefined) {
+      value = this.#ask().ask({ type: "var", name }).then((bytes) =>
+        bytes === undefined ? undefined : DECODER.decode(bytes)
+      );
+      vars.set(name, value);
+    }
+    return value;
+  }
+
+  /** The upstream body (ExtraInfo RespBody, asked at most once); `undefined` when empty. */
+  body(): Promise<Uint8Array | undefined> {
+    return this.#body ??= this.#ask().ask({ type: "respBody" });
+  }
+
+  /** The upstream body as UTF-8 text; `""` when empty. */
+  async text(): Promise<string> {
+    const body = await this.body();
+    return body === undefined ? "" : DECODER.decode(body);
+  }
+
+  /** The upstream body parsed as JSON; throws `SyntaxError` when empty or not JSON. */
+  async json<T = unknown>(): Promise<T> {
+    return JSON.parse(await this.text()) as T;
+  }
+
+  /** Replaces the body sent to the client. An empty body keeps the upstream one. */
+  setBody(body: string | Uint8Array): void {
+    this.#newBody = typeof body === "string" ? ENCODER.encode(body) : body;
+  }
+
+  /** The HttpRespCall reply fields the changes so far amount to (empty object: no change). */
+  toResult(): Omit<HttpRespCallResponse, "id"> {
+    const status = this.#status !== this.#raw.status ? this.#status : undefined;
+    const headers = this.#headers?.touched
+      ? _fullHeaders(this.#raw.headers, this.#headers)
+      : undefined;
+    const body = this.#newBody !== undefined && this.#newBody.length > 0
+      ? this.#newBody
+      : undefined;
+    if (status === undefined && headers === undefined && body === undefined) return {};
+    return { status, headers, body };
+  }
+
+  #ask(): ExtraInfoQueue {
+    return this.#queue ??= new ExtraInfoQueue(this.#options.extraInfo, this.#options.signal);
+  }
+}
+
+function _fullHeaders(original: readonly TextEntry[], now: HeaderMap): TextEntry[] | undefined {
+  const before = HeaderMap.fromEntries(original).toTextEntries();
+  const after = now.toTextEntries();
+  if (
+    before.length === after.length &&
+    before.every((e, i) => e.name === after[i]!.name && e.value === after[i]!.value)
+  ) return undefined;
+  const full = now.toTextEntries(HOP_BY_HOP_HEADERS);
+  if (full.length > 0) return full;
+  // An empty list would make APISIX copy the upstream headers: delete them instead.
+  const deletes: TextEntry[] = [];
+  for (const name of new Set(original.map((e) => e.name.toLowerCase()))) {
+    if (!HOP_BY_HOP_HEADERS.has(name)) deletes.push({ name });
+  }
+  return deletes.length > 0 ? deletes : undefined;
+}

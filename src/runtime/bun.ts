@@ -1,0 +1,252 @@
+// SocketRuntime over Bun.listen/Bun.connect on unix paths; files and signals through node: modules.
+
+import { chmod } from "node:fs/promises";
+import { AcceptQueue } from "./accept_queue.ts";
+import { ChunkReader } from "./chunk_reader.ts";
+import { createNodeRuntime } from "./node.ts";
+import {
+  type Connection,
+  ConnectionClosedError,
+  type Listener,
+  type ListenOptions,
+  type RuntimeOptions,
+  type SocketRuntime,
+} from "./types.ts";
+
+// The small part of Bun's API this file uses, declared here instead of depending on @types/bun.
+interface BunSocket {
+  data: BunConnection | undefined;
+  write(data: Uint8Array): number;
+  end(): void;
+  pause(): void;
+  resume(): void;
+}
+interface BunSocketHandler {
+  open(socket: BunSocket): void;
+  data(socket: BunSocket, data: Uint8Array): void;
+  drain(socket: BunSocket): void;
+  close(socket: BunSocket, error?: Error): void;
+  error(socket: BunSocket, error: Error): void;
+}
+interface BunTcpListener {
+  stop(closeActiveConnections?: boolean): void;
+}
+interface BunApi {
+  listen(options: { unix: string; socket: BunSocketHandler }): BunTcpListener;
+  connect(options: { unix: string; socket: BunSocketHandler }): Promise<BunSocket>;
+}
+
+function _bun(): BunApi {
+  return (globalThis as unknown as { Bun: BunApi }).Bun;
+}
+
+/** Chunks of one write up to this total size are copied into one buffer and written at once. */
+const COALESCE_LIMIT = 64 * 1024;
+
+/**
+ * A connection over a Bun socket. Bun hands `data` a fresh buffer per callback
+ * (checked: distinct ArrayBuffers, contents unchanged after later callbacks),
+ * so chunks go into the reader uncopied. `socket.write()` may take only part
+ * of the bytes: the rest is queued (by reference; callers must not mutate
+ * written chunks) and flushed on `drain`; `write()` stays pending while more
+ * than the write high-water mark is queued.
+ */
+class BunConnection implements Connection {
+  readonly closed: Promise<void>;
+  #socket: BunSocket;
+  #reader: ChunkReader;
+  #isClosed = false;
+  #resolveClosed!: () => void;
+  #queue: Uint8Array[] = [];
+  #queued = 0;
+  #highWaterMark: number;
+  #drainWaiters: { resolve: () => void; reject: (error: unknown) => void }[] = [];
+
+  constructor(socket: BunSocket, options: RuntimeOptions) {
+    this.#socket = socket;
+    this.#highWaterMark = options.writeHighWaterMark ?? 64 * 1024;
+    this.#reader = new ChunkReader({
+      highWaterMark: options.readHighWaterMark,
+      onPause: () => socket.pause(),
+      onResume: () => socket.resume(),
+    });
+    this.closed = new Promise((resolve) => {
+      this.#resolveClosed = resolve;
+    });
+  }
+
+  _data(data: Uint8Array): void {
+    // A plain Uint8Array view: Buffer's slice() shares memory, Uint8Array's copies.
+    this.#reader.push(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+  }
+
+  _error(error: Error): void {
+    this.#reader.fail(error);
+  }
+
+  _closedByPeer(error?: Error): void {
+    if (error !== undefined) this.#reader.fail(error);
+    this.#shutdown();
+  }
+
+  _drain(): void {
+    const queue = this.#queue;
+    const socket = this.#socket;
+    while (queue.length > 0) {
+      const chunk = queue[0];
+      const n = socket.write(chunk);
+      if (n < 0) break;
+      this.#queued -= n;
+      if (n < chunk.byteLength) {
+        queue[0] = chunk.subarray(n);
+        break;
+      }
+      queue.shift();
+    }
+    if (this.#queued <= this.#highWaterMark && this.#drainWaiters.length > 0) {
+      const waiters = this.#drainWaiters;
+      this.#drainWaiters = [];
+      for (const waiter of waiters) waiter.resolve();
+    }
+  }
+
+  readExactly(size: number): Promise<Uint8Array | null> {
+    return this.#reader.readExactly(size);
+  }
+
+  write(chunks: readonly Uint8Array[]): Promise<void> {
+    let size = 0;
+    for (const chunk of chunks) size += chunk.byteLength;
+    if (this.#isClosed) return Promise.reject(new ConnectionClosedError(size));
+    if (chunks.length === 1) {
+      this.#send(chunks[0]);
+    } else if (size <= COALESCE_LIMIT) {
+      // One send beats several for a small header + payload; the copy is cheap.
+      const bytes = new Uint8Array(size);
+      let offset = 0;
+      for (const chunk of chunks) {
+        bytes.set(chunk, offset);
+        offset += chunk.byteLength;
+      }
+      this.#send(bytes);
+    } else {
+      for (const chunk of chunks) this.#send(chunk);
+    }
+    if (this.#queued <= this.#highWaterMark) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      this.#drainWaiters.push({ resolve, reject });
+    });
+  }
+
+  #send(chunk: Uint8Array): void {
+    if (chunk.byteLength === 0) return;
+    if (this.#queue.length === 0) {
+      const n = this.#socket.write(chunk);
+      if (n >= chunk.byteLength) return;
+      chunk = n > 0 ? chunk.subarray(n) : chunk;
+    }
+    this.#queue.push(chunk);
+    this.#queued += chunk.byteLength;
+  }
+
+  close(): void {
+    if (this.#isClosed) return;
+    this.#socket.end();
+    this.#shutdown();
+  }
+
+  #shutdown(): void {
+    if (this.#isClosed) return;
+    this.#isClosed = true;
+    this.#reader.end();
+    this.#queue = [];
+    this.#queued = 0;
+    const waiters = this.#drainWaiters;
+    this.#drainWaiters = [];
+    for (const waiter of waiters) waiter.reject(new ConnectionClosedError(0));
+    this.#resolveClosed();
+  }
+}
+
+function _handler(options: RuntimeOptions, onOpen?: (conn: BunConnection) => void) {
+  return {
+    open(socket: BunSocket): void {
+      const conn = new BunConnection(socket, options);
+      socket.data = conn;
+      onOpen?.(conn);
+    },
+    data(socket: BunSocket, data: Uint8Array): void {
+      socket.data?._data(data);
+    },
+    drain(socket: BunSocket): void {
+      socket.data?._drain();
+    },
+    close(socket: BunSocket, error?: Error): void {
+      socket.data?._closedByPeer(error);
+    },
+    error(socket: BunSocket, error: Error): void {
+      socket.data?._error(error);
+    },
+  } satisfies BunSocketHandler;
+}
+
+class BunListener implements Listener {
+  #listener: BunTcpListener;
+  #queue: AcceptQueue;
+
+  constructor(listener: BunTcpListener, queue: AcceptQueue) {
+    this.#listener = listener;
+    this.#queue = queue;
+  }
+
+  accept(): AsyncIterable<Connection> {
+    return this.#queue;
+  }
+
+  close(): Promise<void> {
+    if (this.#queue.closed) return Promise.resolve();
+    this.#queue.close();
+    // stop(false): accepted connections stay open, as the contract says.
+    this.#listener.stop(false);
+    return Promise.resolve();
+  }
+}
+
+/**
+ * Creates the runtime built on `Bun.listen`/`Bun.connect`; lstat, removeFile,
+ * signals, env and exit are the node:fs/node:process ones Bun implements.
+ * The mode is set with chmod after listen, so it holds under any umask.
+ *
+ * @example
+ * ```ts
+ * const runtime = createBunRuntime();
+ * const listener = await runtime.listenUnix("/tmp/runner.sock", { mode: 0o766 });
+ * ```
+ */
+export function createBunRuntime(options: RuntimeOptions = {}): SocketRuntime {
+  const base = createNodeRuntime(options);
+  return {
+    ...base,
+    name: "bun",
+    async listenUnix(path: string, listenOptions: ListenOptions): Promise<Listener> {
+      const queue = new AcceptQueue();
+      const listener = _bun().listen({
+        unix: path,
+        socket: _handler(options, (conn) => queue.push(conn)),
+      });
+      try {
+        await chmod(path, listenOptions.mode);
+      } catch (error) {
+        listener.stop(true);
+        throw error;
+      }
+      return new BunListener(listener, queue);
+    },
+    async connectUnix(path: string): Promise<Connection> {
+      const socket = await _bun().connect({ unix: path, socket: _handler(options) });
+      const conn = socket.data;
+      if (conn === undefined) throw new ConnectionClosedError(0);
+      return conn;
+    },
+  };
+}

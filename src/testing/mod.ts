@@ -1,0 +1,14 @@
+// The public test kit for plugin authors: fake calls and runners over the real chain code.
+
+export { FakeExtraInfoChannel, fakeHttpReqCall, fakeHttpRespCall, parseIp } from "./fake.ts";
+export type { FakeArgsInit, FakeExtraInfoInit, FakeRequestInit, FakeResponseInit } from "./fake.ts";
+export { runRequestChain, runRequestPlugin, runResponseChain, runResponsePlugin } from "./run.ts";
+export type {
+  AskedInfo,
+  ChainStep,
+  ConfInput,
+  RequestRunResult,
+  ResponseRunResult,
+  RunRequestOptions,
+  RunResponseOptions,
+} from "./run.ts";
