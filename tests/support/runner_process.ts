@@ -24,11 +24,16 @@ export const DEFAULT_TS_ENTRY = "src/cli/run_bundled.ts";
 export const DEFAULT_NODE_ENTRY = "dist/node/runner.mjs";
 
 /**
- * Deno permission flags of the runner.
- * TODO(lead): tighten to what the runner needs (read/write of the socket dir, env of the two
- * APISIX variables, node_modules reads) once src/cli/run_bundled.ts exists.
+ * Deno permission flags of the runner: the same set as the `runner:deno` script, so the
+ * tests prove it is enough. Unix sockets need `--allow-net` (Deno can only scope it to an
+ * exact socket path, which comes from the environment) plus read/write of the socket file.
  */
-export const DENO_PERMISSION_FLAGS: readonly string[] = ["-A"];
+export const DENO_PERMISSION_FLAGS: readonly string[] = [
+  "--allow-read",
+  "--allow-write",
+  "--allow-net",
+  "--allow-env=APISIX_LISTEN_ADDRESS,APISIX_CONF_EXPIRE_TIME",
+];
 
 /** How the runner is started. */
 export type RunnerRuntime = "deno" | "bun" | "node" | "binary";
