@@ -7,12 +7,14 @@ import type { SocketRuntime } from "../runtime/types.ts";
 import { RunnerServer } from "../server/server.ts";
 import { VERSION } from "../version.ts";
 import { type CliArgs, helpText, parseCliArgs } from "./args.ts";
+import { runDev } from "./dev.ts";
 import {
   CONF_EXPIRE_TIME_VAR,
   LISTEN_ADDRESS_VAR,
   parseConfTtlMs,
   parseListenAddress,
 } from "./env.ts";
+import { installLastResortHandlers } from "./last_resort.ts";
 import { setupLogging, shutdownLogging } from "./logging.ts";
 
 const logger = getLogger(["apisix-runner", "cli"]);
@@ -30,6 +32,8 @@ export interface RunRunnerOptions {
   args?: readonly string[];
   /** How the program is called in the help text; defaults to `apisix-ts-runner`. */
   programName?: string;
+  /** Routes document the `dev` command serves without `--routes` (see `parseRoutes`). */
+  devRoutes?: unknown;
 }
 
 /**
@@ -74,6 +78,16 @@ export async function runRunner(options: RunRunnerOptions): Promise<never> {
     return _exit(0);
   }
   const runtime = await loadRuntime(runtimeName);
+  if (args.command === "dev") {
+    const code = await runDev({
+      args,
+      registry,
+      runtime,
+      defaultRoutes: options.devRoutes,
+      program,
+    });
+    return _exit(code, runtime);
+  }
   let socketPath: string;
   let confTtlMs: number;
   try {
@@ -83,6 +97,7 @@ export async function runRunner(options: RunRunnerOptions): Promise<never> {
     return _fail((error as Error).message, EXIT_USAGE);
   }
   await setupLogging({ level: args.logLevel, format: args.logFormat, file: args.logFile });
+  installLastResortHandlers();
   const server = new RunnerServer({
     runtime,
     registry,
@@ -91,8 +106,11 @@ export async function runRunner(options: RunRunnerOptions): Promise<never> {
     callTimeoutMs: args.callTimeoutMs,
     skipInvalidConf: args.skipInvalidConf,
   });
+  // Signal handlers go in before listening: APISIX may send SIGTERM as soon as the socket exists.
+  const started = server.start();
+  _stopOnSignal(runtime, () => started.then(() => server.shutdown(args.shutdownTimeoutMs)));
   try {
-    await server.start();
+    await started;
   } catch (error) {
     logger.fatal("Cannot start: {error}", { error });
     await shutdownLogging();
@@ -102,27 +120,23 @@ export async function runRunner(options: RunRunnerOptions): Promise<never> {
     plugins: registry.names().join(", "),
     runtime: runtime.name,
   });
-  return await _untilSignal(runtime, server, args.shutdownTimeoutMs);
+  return await new Promise<never>(() => {});
 }
 
-function _untilSignal(
-  runtime: SocketRuntime,
-  server: RunnerServer,
-  graceMs: number,
-): Promise<never> {
-  return new Promise<never>(() => {
-    let stopping = false;
-    const stop = (signal: string) => {
-      if (stopping) return;
-      stopping = true;
-      logger.info("Received {signal}, shutting down", { signal });
-      server.shutdown(graceMs)
-        .then(shutdownLogging)
-        .finally(() => runtime.exit(0));
-    };
-    runtime.onSignal("SIGTERM", () => stop("SIGTERM"));
-    runtime.onSignal("SIGINT", () => stop("SIGINT"));
-  });
+// On the first SIGTERM or SIGINT: shut down, flush the logs, exit 0. Later signals are ignored.
+function _stopOnSignal(runtime: SocketRuntime, shutdown: () => Promise<void>): void {
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info("Received {signal}, shutting down", { signal });
+    shutdown()
+      .catch((error) => logger.error("Shutdown failed: {error}", { error }))
+      .then(shutdownLogging)
+      .finally(() => runtime.exit(0));
+  };
+  runtime.onSignal("SIGTERM", () => stop("SIGTERM"));
+  runtime.onSignal("SIGINT", () => stop("SIGINT"));
 }
 
 interface _Globals {
