@@ -11,7 +11,7 @@ export const RUNTIME_NAMES = ["deno", "bun", "node"] as const;
 /** A value of `--runtime`. */
 export type RuntimeName = typeof RUNTIME_NAMES[number];
 /** Commands of the executable. */
-export const COMMANDS = ["run", "version", "help"] as const;
+export const COMMANDS = ["run", "dev", "version", "help"] as const;
 /** A command. */
 export type CommandName = typeof COMMANDS[number];
 
@@ -25,6 +25,14 @@ export interface CliArgs {
   shutdownTimeoutMs: number;
   callTimeoutMs: number;
   skipInvalidConf: boolean;
+  /** `dev`: port of the gateway (`--port`, default 9080). */
+  port: number;
+  /** `dev`: port of the built-in echo upstream (`--upstream-port`, default 9081). */
+  upstreamPort: number;
+  /** `dev`: routes file (`--routes`); `undefined` means the default routes. */
+  routesFile: string | undefined;
+  /** `dev`: socket of an external runner (`--runner-socket`); `undefined` runs one in-process. */
+  runnerSocket: string | undefined;
 }
 
 /** Help text of the executable; `program` is how it was started. */
@@ -36,6 +44,8 @@ Usage: ${program} [command] [options]
 Commands:
   run        Serve APISIX on the socket named by APISIX_LISTEN_ADDRESS (default command)
   version    Print the version, the runtime and the compiled-in plugins
+  dev        Start the runner and a local APISIX-playing HTTP gateway on 127.0.0.1 to try
+             plugins with curl (no APISIX needed)
   help       Print this help
 
 Options:
@@ -49,6 +59,13 @@ Options:
   --skip-invalid-conf        Skip unknown plugins and invalid confs with a warning instead of
                              failing PrepareConf with BAD_REQUEST (the Go runner's behaviour)
   -h, --help                 Print this help
+
+Options of dev:
+  --port <port>              Port of the gateway (default: 9080; 0 picks a free one)
+  --upstream-port <port>     Port of the built-in echo upstream (default: 9081)
+  --routes <file>            Routes file, APISIX-shaped JSON (default: the demo routes)
+  --runner-socket <path>     Use the runner listening on this unix socket (e.g. a compiled
+                             binary started by hand) instead of an in-process one
 
 Environment (set by APISIX):
   APISIX_LISTEN_ADDRESS      unix:<socket path> to listen on (required for run)
@@ -73,6 +90,10 @@ export function parseCliArgs(argv: readonly string[]): CliArgs {
         "shutdown-timeout": { type: "string", default: "800" },
         "call-timeout": { type: "string", default: "55000" },
         "skip-invalid-conf": { type: "boolean", default: false },
+        "port": { type: "string", default: "9080" },
+        "upstream-port": { type: "string", default: "9081" },
+        "routes": { type: "string" },
+        "runner-socket": { type: "string" },
         "help": { type: "boolean", short: "h", default: false },
       },
     });
@@ -95,6 +116,10 @@ export function parseCliArgs(argv: readonly string[]): CliArgs {
     shutdownTimeoutMs: _milliseconds("--shutdown-timeout", values["shutdown-timeout"]),
     callTimeoutMs: _milliseconds("--call-timeout", values["call-timeout"]),
     skipInvalidConf: values["skip-invalid-conf"],
+    port: _port("--port", values.port),
+    upstreamPort: _port("--upstream-port", values["upstream-port"]),
+    routesFile: values.routes,
+    runnerSocket: values["runner-socket"],
   };
 }
 
@@ -113,4 +138,12 @@ function _milliseconds(flag: string, value: string): number {
     );
   }
   return ms;
+}
+
+function _port(flag: string, value: string): number {
+  const port = /^\d+$/.test(value) ? Number(value) : NaN;
+  if (!Number.isInteger(port) || port > 65535) {
+    throw new ConfigError(`${flag} must be a port number from 0 to 65535, got "${value}"`);
+  }
+  return port;
 }

@@ -54,6 +54,24 @@ export interface CallOptions {
   readonly extraInfo: ExtraInfoChannel;
   /** Aborts at the call deadline or when APISIX closes the connection (the server owns the timer). */
   readonly signal: AbortSignal;
+  /**
+   * Same as `signal.aborted`. The chain reads this instead when it is defined,
+   * so that a server can create `signal` only when someone uses it: a call
+   * whose filters all return synchronously never touches `signal`.
+   */
+  readonly aborted?: boolean;
+  /**
+   * Calls `listener` once when the call aborts; returns a function that removes
+   * it. Lets the chain race a pending filter against the abort without making
+   * the server create `signal` (an AbortController costs ~0.3 µs on Bun, ~3 µs
+   * on Node). Without it the chain listens on `signal`.
+   */
+  readonly onAbort?: (listener: () => void) => () => void;
+}
+
+/** Whether the call was aborted, without touching a lazily created signal. */
+export function isCallAborted(options: CallOptions): boolean {
+  return options.aborted ?? options.signal.aborted;
 }
 
 /**
@@ -124,24 +142,49 @@ export function runRequestFilters(
   request: HttpReqCallRequest,
   options: CallOptions,
 ): Promise<Action | undefined> {
+  try {
+    return Promise.resolve(runRequestChain(chain, request, options));
+  } catch (error) {
+    return Promise.reject(error);
+  }
+}
+
+/**
+ * {@linkcode runRequestFilters} for the server's fast path: when every filter
+ * returns synchronously, the action comes back synchronously (and failures
+ * throw), with no promise at all; otherwise a promise of it.
+ *
+ * @example
+ * ```ts
+ * import { runRequestChain } from "./chain.ts";
+ * const action = runRequestChain([], { id: 1, srcIp: undefined, method: 0, path: "/", args: [], headers: [], confToken: 1 }, {
+ *   extraInfo: { ask: () => Promise.resolve(undefined) },
+ *   signal: new AbortController().signal,
+ * });
+ * action; // undefined, synchronously
+ * ```
+ */
+export function runRequestChain(
+  chain: readonly PreparedPlugin[],
+  request: HttpReqCallRequest,
+  options: CallOptions,
+): Action | undefined | Promise<Action | undefined> {
   const req = new PluginRequest(request, options);
   for (let i = 0; i < chain.length; i++) {
     const { plugin, conf } = chain[i]!;
     if (plugin.requestFilter === undefined) continue;
-    if (options.signal.aborted) {
-      return Promise.reject(_timeout(plugin, request.id, options.signal));
-    }
+    if (isCallAborted(options)) throw _timeout(plugin, request.id, options.signal);
     let result: FilterResult | PromiseLike<FilterResult>;
     try {
       result = plugin.requestFilter(req, conf);
     } catch (cause) {
-      return Promise.reject(new PluginFilterError(plugin.name, { requestId: request.id, cause }));
+      throw new PluginFilterError(plugin.name, { requestId: request.id, cause });
     }
     if (result === undefined) continue;
-    if (isStopAction(result)) return Promise.resolve(result);
+    if (isStopAction(result)) return result;
     return _requestAsync(chain, i, result, req, options);
   }
-  return Promise.resolve(req.toRewrite());
+  return req.toRewrite();
 }
 
 /**
@@ -165,24 +208,38 @@ export function runResponseFilters(
   request: HttpRespCallRequest,
   options: CallOptions,
 ): Promise<Omit<HttpRespCallResponse, "id">> {
+  try {
+    return Promise.resolve(runResponseChain(chain, request, options));
+  } catch (error) {
+    return Promise.reject(error);
+  }
+}
+
+/**
+ * {@linkcode runResponseFilters} for the server's fast path: synchronous
+ * result (or throw) when every filter returned synchronously, else a promise.
+ */
+export function runResponseChain(
+  chain: readonly PreparedPlugin[],
+  request: HttpRespCallRequest,
+  options: CallOptions,
+): Omit<HttpRespCallResponse, "id"> | Promise<Omit<HttpRespCallResponse, "id">> {
   const res = new PluginResponse(request, options);
   for (let i = 0; i < chain.length; i++) {
     const { plugin, conf } = chain[i]!;
     if (plugin.responseFilter === undefined) continue;
-    if (options.signal.aborted) {
-      return Promise.reject(_timeout(plugin, request.id, options.signal));
-    }
+    if (isCallAborted(options)) throw _timeout(plugin, request.id, options.signal);
     let result: FilterResult | PromiseLike<FilterResult>;
     try {
       result = plugin.responseFilter(res, conf);
     } catch (cause) {
-      return Promise.reject(new PluginFilterError(plugin.name, { requestId: request.id, cause }));
+      throw new PluginFilterError(plugin.name, { requestId: request.id, cause });
     }
     if (result === undefined) continue;
-    if (isStopAction(result)) return Promise.resolve(_replacement(result));
+    if (isStopAction(result)) return _replacement(result);
     return _responseAsync(chain, i, result, res, options);
   }
-  return Promise.resolve(res.toResult());
+  return res.toResult();
 }
 
 async function _requestAsync(
@@ -197,14 +254,14 @@ async function _requestAsync(
     const { plugin, conf } = chain[i]!;
     if (i !== index) {
       if (plugin.requestFilter === undefined) continue;
-      if (options.signal.aborted) throw _timeout(plugin, req.id, options.signal);
+      if (isCallAborted(options)) throw _timeout(plugin, req.id, options.signal);
       try {
         result = plugin.requestFilter(req, conf);
       } catch (cause) {
         throw new PluginFilterError(plugin.name, { requestId: req.id, cause });
       }
     }
-    const stopAction = await _settle(plugin, result, req.id, options.signal);
+    const stopAction = await _settle(plugin, result, req.id, options);
     if (stopAction !== undefined) return stopAction;
   }
   return req.toRewrite();
@@ -222,14 +279,14 @@ async function _responseAsync(
     const { plugin, conf } = chain[i]!;
     if (i !== index) {
       if (plugin.responseFilter === undefined) continue;
-      if (options.signal.aborted) throw _timeout(plugin, res.id, options.signal);
+      if (isCallAborted(options)) throw _timeout(plugin, res.id, options.signal);
       try {
         result = plugin.responseFilter(res, conf);
       } catch (cause) {
         throw new PluginFilterError(plugin.name, { requestId: res.id, cause });
       }
     }
-    const stopAction = await _settle(plugin, result, res.id, options.signal);
+    const stopAction = await _settle(plugin, result, res.id, options);
     if (stopAction !== undefined) return _replacement(stopAction);
   }
   return res.toResult();
@@ -240,14 +297,14 @@ async function _settle(
   plugin: Plugin<unknown>,
   result: FilterResult | PromiseLike<FilterResult>,
   requestId: number,
-  signal: AbortSignal,
+  options: CallOptions,
 ): Promise<StopAction | undefined> {
   let value: unknown = result;
-  if (_isThenable(value)) value = await _race(value, plugin, requestId, signal);
+  if (_isThenable(value)) value = await _race(value, plugin, requestId, options);
   if (value === undefined) return undefined;
   if (isStopAction(value)) return value;
   if (value instanceof Response) {
-    return await _race(responseToStop(value), plugin, requestId, signal);
+    return await _race(responseToStop(value), plugin, requestId, options);
   }
   throw new PluginFilterError(plugin.name, {
     requestId,
@@ -260,20 +317,21 @@ function _race<T>(
   pending: PromiseLike<T>,
   plugin: Plugin<unknown>,
   requestId: number,
-  signal: AbortSignal,
+  options: CallOptions,
 ): Promise<T> {
   return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(_timeout(plugin, requestId, signal));
-    if (signal.aborted) onAbort();
-    else signal.addEventListener("abort", onAbort, { once: true });
+    const onAbort = () => reject(_timeout(plugin, requestId, options.signal));
+    let stopListening = _noop;
+    if (isCallAborted(options)) onAbort();
+    else stopListening = _listenForAbort(options, onAbort);
     // Attaching both handlers also keeps a late rejection from going unhandled.
     pending.then(
       (value) => {
-        signal.removeEventListener("abort", onAbort);
+        stopListening();
         resolve(value);
       },
       (cause) => {
-        signal.removeEventListener("abort", onAbort);
+        stopListening();
         reject(
           cause instanceof PluginTimeoutError || cause instanceof PluginFilterError
             ? cause
@@ -283,6 +341,16 @@ function _race<T>(
     );
   });
 }
+
+/** Calls `listener` on abort; returns its removal. */
+function _listenForAbort(options: CallOptions, listener: () => void): () => void {
+  if (options.onAbort !== undefined) return options.onAbort(listener);
+  const signal = options.signal;
+  signal.addEventListener("abort", listener, { once: true });
+  return () => signal.removeEventListener("abort", listener);
+}
+
+function _noop(): void {}
 
 function _timeout(
   plugin: Plugin<unknown>,

@@ -1,7 +1,7 @@
 // Serialises the ExtraInfo questions of one call: APISIX answers strictly one at a time.
 
 import type { ExtraInfoRequest } from "../protocol/types.ts";
-import type { ExtraInfoChannel } from "./chain.ts";
+import { type CallOptions, type ExtraInfoChannel, isCallAborted } from "./chain.ts";
 
 /**
  * Wraps a call's {@linkcode ExtraInfoChannel} so that questions asked
@@ -10,19 +10,19 @@ import type { ExtraInfoChannel } from "./chain.ts";
  */
 export class ExtraInfoQueue {
   #channel: ExtraInfoChannel;
-  #signal: AbortSignal;
+  #options: CallOptions;
   #tail: Promise<unknown> | undefined;
 
-  /** Wraps `channel` for one call whose lifetime is `signal`. */
-  constructor(channel: ExtraInfoChannel, signal: AbortSignal) {
-    this.#channel = channel;
-    this.#signal = signal;
+  /** Wraps the `extraInfo` channel of one call, whose lifetime is its signal. */
+  constructor(options: CallOptions) {
+    this.#channel = options.extraInfo;
+    this.#options = options;
   }
 
   /** Asks `question` after every earlier question of this call was answered. */
   ask(question: ExtraInfoRequest): Promise<Uint8Array | undefined> {
     const run = () => {
-      if (this.#signal.aborted) return Promise.reject(this.#signal.reason);
+      if (isCallAborted(this.#options)) return Promise.reject(this.#options.signal.reason);
       return this.#channel.ask(question);
     };
     let result: Promise<Uint8Array | undefined>;

@@ -24,7 +24,8 @@ export class HeaderMap implements Iterable<[string, string]> {
   #names: string[] = [];
   #lower: string[] = [];
   #values: string[] = [];
-  #changed = false;
+  /** Lower-case names given to a mutator, in first-call order; `undefined` until the first. */
+  #changed: string[] | undefined;
 
   /** Builds a map from text entries (entries without value are skipped). */
   static fromEntries(entries: readonly TextEntry[]): HeaderMap {
@@ -58,7 +59,15 @@ export class HeaderMap implements Iterable<[string, string]> {
 
   /** Whether any mutator was called (even one that ended up changing nothing). */
   get touched(): boolean {
-    return this.#changed;
+    return this.#changed !== undefined;
+  }
+
+  /**
+   * Lower-case names a mutator (`set`, `append`, `delete`) was called with, in
+   * first-call order: only these can differ from the entries the map was built from.
+   */
+  changedNames(): readonly string[] {
+    return this.#changed ?? [];
   }
 
   /** Number of entries (one per value). */
@@ -94,21 +103,29 @@ export class HeaderMap implements Iterable<[string, string]> {
 
   /** Replaces every value of `name` with `value`. */
   set(name: string, value: string): void {
-    this.#remove(name.toLowerCase());
-    this.#push(name, value);
-    this.#changed = true;
+    const lower = name.toLowerCase();
+    this.#remove(lower);
+    this.#push(name, value, lower);
+    this.#touch(lower);
   }
 
   /** Adds one more value to `name`. */
   append(name: string, value: string): void {
-    this.#push(name, value);
-    this.#changed = true;
+    const lower = name.toLowerCase();
+    this.#push(name, value, lower);
+    this.#touch(lower);
   }
 
   /** Removes every value of `name`. */
   delete(name: string): void {
-    this.#remove(name.toLowerCase());
-    this.#changed = true;
+    const lower = name.toLowerCase();
+    this.#remove(lower);
+    this.#touch(lower);
+  }
+
+  #touch(lower: string): void {
+    const changed = this.#changed ??= [];
+    if (!changed.includes(lower)) changed.push(lower);
   }
 
   /** Entries as `[name, value]`, one per value, names in their stored case. */
@@ -136,9 +153,9 @@ export class HeaderMap implements Iterable<[string, string]> {
     return result;
   }
 
-  #push(name: string, value: string): void {
+  #push(name: string, value: string, lower: string = name.toLowerCase()): void {
     this.#names.push(name);
-    this.#lower.push(name.toLowerCase());
+    this.#lower.push(lower);
     this.#values.push(value);
   }
 

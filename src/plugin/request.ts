@@ -160,7 +160,7 @@ export class PluginRequest {
   }
 
   #ask(): ExtraInfoQueue {
-    return this.#queue ??= new ExtraInfoQueue(this.#options.extraInfo, this.#options.signal);
+    return this.#queue ??= new ExtraInfoQueue(this.#options);
   }
 }
 
@@ -169,15 +169,44 @@ function _decodeOptional(bytes: Uint8Array | undefined): string | undefined {
 }
 
 function _headerChanges(original: readonly TextEntry[], now: HeaderMap): TextEntry[] | undefined {
-  const before = HeaderMap.fromEntries(original);
-  const names = new Set([...before.names(), ...now.names()]);
+  // Only names a mutator saw can differ; list them the way APISIX would see them change:
+  // names of the original request first (in its order), then new ones (in their order).
+  const changed = now.changedNames();
+  let ordered: readonly string[] = changed;
+  if (changed.length > 1) {
+    const later = now.names();
+    const rank = (name: string) => {
+      const i = _firstIndex(original, name);
+      return i >= 0 ? i : original.length + later.indexOf(name);
+    };
+    ordered = [...changed].sort((a, b) => rank(a) - rank(b));
+  }
   let result: TextEntry[] | undefined;
-  for (const name of names) {
-    const a = before.getAll(name);
-    const b = now.getAll(name);
-    if (a.length === b.length && a.every((v, i) => v === b[i])) continue;
+  for (const name of ordered) {
+    const before = _valuesOf(original, name);
+    const after = now.getAll(name);
+    if (before.length === after.length && before.every((v, i) => v === after[i])) continue;
     result ??= [];
-    result.push(b.length === 0 ? { name } : { name, value: b.join(", ") });
+    result.push(after.length === 0 ? { name } : { name, value: after.join(", ") });
   }
   return result;
+}
+
+/** Index of the first entry with a value named `lower` (case-insensitively), or -1. */
+function _firstIndex(entries: readonly TextEntry[], lower: string): number {
+  for (let i = 0; i < entries.length; i++) {
+    const entry = entries[i]!;
+    if (entry.value !== undefined && entry.name.toLowerCase() === lower) return i;
+  }
+  return -1;
+}
+
+/** The values of the entries named `lower` (case-insensitively), in order. */
+function _valuesOf(entries: readonly TextEntry[], lower: string): string[] {
+  const values: string[] = [];
+  for (let i = 0; i < entries.length; i++) {
+    const entry = entries[i]!;
+    if (entry.value !== undefined && entry.name.toLowerCase() === lower) values.push(entry.value);
+  }
+  return values;
 }

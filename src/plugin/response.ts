@@ -135,7 +135,7 @@ export class PluginResponse {
   }
 
   #ask(): ExtraInfoQueue {
-    return this.#queue ??= new ExtraInfoQueue(this.#options.extraInfo, this.#options.signal);
+    return this.#queue ??= new ExtraInfoQueue(this.#options);
   }
 }
 

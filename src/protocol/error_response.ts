@@ -1,9 +1,9 @@
 // Codec of A6.Err.Resp, the payload of an error frame (frame type 0).
 
-import type { Builder } from "flatbuffers";
+import type { FlatBuilder } from "./flat_builder.ts";
 import { readU8, rootTable } from "./table_reader.ts";
-import { encodePayload } from "./table_writer.ts";
-import type { ErrorResponse } from "./types.ts";
+import { encodeFrame, encodePayload } from "./table_writer.ts";
+import { type ErrorResponse, FrameType } from "./types.ts";
 
 /**
  * Encodes an `A6.Err.Resp` payload; code 0 (BAD_REQUEST) is omitted from the wire.
@@ -17,7 +17,17 @@ export function encodeErrorResponse(msg: ErrorResponse): Uint8Array {
   return encodePayload(msg, _buildErrorResponse);
 }
 
-function _buildErrorResponse(b: Builder, msg: ErrorResponse): number {
+/**
+ * Like {@linkcode encodeErrorResponse}, but returns the whole frame (type 0 header + payload)
+ * in one array, ready for one write.
+ *
+ * @throws {FrameTooLargeError} when the payload does not fit a frame.
+ */
+export function encodeErrorResponseFrame(msg: ErrorResponse): Uint8Array {
+  return encodeFrame(FrameType.Error, msg, _buildErrorResponse);
+}
+
+function _buildErrorResponse(b: FlatBuilder, msg: ErrorResponse): number {
   b.startObject(1);
   b.addFieldInt8(0, msg.code, 0); // Err.Resp.code
   return b.endObject();

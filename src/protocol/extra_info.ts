@@ -1,6 +1,6 @@
 // Codec of A6.ExtraInfo.Req (runner question) / A6.ExtraInfo.Resp (APISIX answer), frame type 3.
 
-import type { Builder } from "flatbuffers";
+import type { FlatBuilder } from "./flat_builder.ts";
 import {
   checkTable,
   malformed,
@@ -10,8 +10,8 @@ import {
   readU8,
   rootTable,
 } from "./table_reader.ts";
-import { createBytes, encodePayload } from "./table_writer.ts";
-import type { ExtraInfoRequest, ExtraInfoResponse } from "./types.ts";
+import { createBytes, encodeFrame, encodePayload } from "./table_writer.ts";
+import { type ExtraInfoRequest, type ExtraInfoResponse, FrameType } from "./types.ts";
 
 // Union A6.ExtraInfo.Info tags.
 const _INFO_VAR = 1;
@@ -30,7 +30,17 @@ export function encodeExtraInfoRequest(msg: ExtraInfoRequest): Uint8Array {
   return encodePayload(msg, _buildExtraInfoRequest);
 }
 
-function _buildExtraInfoRequest(b: Builder, msg: ExtraInfoRequest): number {
+/**
+ * Like {@linkcode encodeExtraInfoRequest}, but returns the whole frame (type 3 header + payload)
+ * in one array, ready for one write.
+ *
+ * @throws {FrameTooLargeError} when the payload does not fit a frame.
+ */
+export function encodeExtraInfoRequestFrame(msg: ExtraInfoRequest): Uint8Array {
+  return encodeFrame(FrameType.ExtraInfo, msg, _buildExtraInfoRequest);
+}
+
+function _buildExtraInfoRequest(b: FlatBuilder, msg: ExtraInfoRequest): number {
   let infoType: number;
   let info: number;
   switch (msg.type) {
@@ -97,7 +107,7 @@ export function encodeExtraInfoResponse(msg: ExtraInfoResponse): Uint8Array {
   return encodePayload(msg, _buildExtraInfoResponse);
 }
 
-function _buildExtraInfoResponse(b: Builder, msg: ExtraInfoResponse): number {
+function _buildExtraInfoResponse(b: FlatBuilder, msg: ExtraInfoResponse): number {
   const result = msg.result === undefined ? 0 : createBytes(b, msg.result);
   b.startObject(1);
   if (msg.result !== undefined) b.addFieldOffset(0, result, 0); // ExtraInfo.Resp.result

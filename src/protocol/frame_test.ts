@@ -35,6 +35,9 @@ function fakeConn(input: Uint8Array): Connection & { writes: Uint8Array[][] } {
       writes.push([...chunks]);
       return Promise.resolve();
     },
+    serveFrames(): Promise<void> {
+      return Promise.reject(new Error("fakeConn does not serve frames"));
+    },
     close() {},
     closed: Promise.resolve(),
   };

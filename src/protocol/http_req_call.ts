@@ -1,10 +1,11 @@
 // Codec of A6.HTTPReqCall.Req / A6.HTTPReqCall.Resp with its Stop / Rewrite action union (frame type 2).
 
-import type { Builder } from "flatbuffers";
+import type { FlatBuilder } from "./flat_builder.ts";
 import {
   checkTable,
   checkTextEntries,
   decodeTextEntries,
+  decodeUtf8,
   malformed,
   readBytes,
   readOffset,
@@ -14,15 +15,19 @@ import {
   readU32,
   readU8,
   rootTable,
+  u32,
+  vectorLength,
 } from "./table_reader.ts";
-import { createBytes, createTextEntries, encodePayload } from "./table_writer.ts";
-import type {
-  Action,
-  HttpReqCallRequest,
-  HttpReqCallResponse,
-  RewriteAction,
-  StopAction,
-  TextEntry,
+import { idOnlyReplies, stopFrameFromTemplate } from "./stop_frames.ts";
+import { createBytes, createTextEntries, encodeFrame, encodePayload } from "./table_writer.ts";
+import {
+  type Action,
+  FrameType,
+  type HttpReqCallRequest,
+  type HttpReqCallResponse,
+  type RewriteAction,
+  type StopAction,
+  type TextEntry,
 } from "./types.ts";
 
 // Union A6.HTTPReqCall.Action tags.
@@ -30,28 +35,32 @@ const _ACTION_STOP = 1;
 const _ACTION_REWRITE = 2;
 
 /**
- * A decoded HTTPReqCall.Req. Scalars, `srcIp` and `path` are read at decode
- * time; `args` and `headers` were validated then but are only turned into
- * strings on first access (cached). Reading them never throws.
+ * A decoded HTTPReqCall.Req. The whole table is validated at decode time and
+ * the scalars are read then; `srcIp` (a view of the payload), `path`, `args`
+ * and `headers` are only made on access (the strings are cached). Reading them
+ * never throws.
  */
 class _HttpReqCallRequestView implements HttpReqCallRequest {
   readonly id: number;
-  readonly srcIp: Uint8Array | undefined;
   readonly method: number;
-  readonly path: string | undefined;
   readonly confToken: number;
   #payload: Uint8Array;
+  #srcIpAt: number;
+  #pathAt: number;
   #argsAt: number;
   #headersAt: number;
+  #path: string | undefined;
   #args: readonly TextEntry[] | undefined;
   #headers: readonly TextEntry[] | undefined;
 
   constructor(payload: Uint8Array, t: number) {
     this.#payload = payload;
     this.id = readU32(payload, t, 0, "HTTPReqCall.Req.id");
-    this.srcIp = readBytes(payload, t, 1, "HTTPReqCall.Req.src_ip");
+    this.#srcIpAt = readOffset(payload, t, 1, "HTTPReqCall.Req.src_ip");
+    if (this.#srcIpAt !== 0) vectorLength(payload, this.#srcIpAt, 1, "HTTPReqCall.Req.src_ip");
     this.method = readU8(payload, t, 2, "HTTPReqCall.Req.method");
-    this.path = readString(payload, t, 3, "HTTPReqCall.Req.path");
+    this.#pathAt = readOffset(payload, t, 3, "HTTPReqCall.Req.path");
+    if (this.#pathAt !== 0) vectorLength(payload, this.#pathAt, 1, "HTTPReqCall.Req.path");
     this.#argsAt = readOffset(payload, t, 4, "HTTPReqCall.Req.args");
     if (this.#argsAt !== 0) checkTextEntries(payload, this.#argsAt, "HTTPReqCall.Req.args");
     this.#headersAt = readOffset(payload, t, 5, "HTTPReqCall.Req.headers");
@@ -59,6 +68,20 @@ class _HttpReqCallRequestView implements HttpReqCallRequest {
       checkTextEntries(payload, this.#headersAt, "HTTPReqCall.Req.headers");
     }
     this.confToken = readU32(payload, t, 6, "HTTPReqCall.Req.conf_token");
+  }
+
+  get srcIp(): Uint8Array | undefined {
+    const at = this.#srcIpAt;
+    if (at === 0) return undefined;
+    const b = this.#payload;
+    return b.subarray(at + 4, at + 4 + u32(b, at));
+  }
+
+  get path(): string | undefined {
+    const at = this.#pathAt;
+    if (at === 0 || this.#path !== undefined) return this.#path;
+    const b = this.#payload;
+    return this.#path = decodeUtf8(b, at + 4, at + 4 + u32(b, at));
   }
 
   get args(): readonly TextEntry[] {
@@ -74,8 +97,8 @@ class _HttpReqCallRequestView implements HttpReqCallRequest {
 
 /**
  * Decodes an `A6.HTTPReqCall.Req` payload (runner side). The whole structure
- * is validated here; `args` and `headers` text is decoded lazily on first
- * access. `srcIp` is a view of the payload (no copy), so the payload must not
+ * is validated here; `path`, `args` and `headers` text is decoded lazily on
+ * first access. `srcIp` is a view of the payload (no copy), so the payload must not
  * be modified afterwards. The result is a class instance with getters: compare
  * it field by field, not with `deepStrictEqual`.
  *
@@ -104,7 +127,7 @@ export function encodeHttpReqCallRequest(msg: HttpReqCallRequest): Uint8Array {
   return encodePayload(msg, _buildHttpReqCallRequest);
 }
 
-function _buildHttpReqCallRequest(b: Builder, msg: HttpReqCallRequest): number {
+function _buildHttpReqCallRequest(b: FlatBuilder, msg: HttpReqCallRequest): number {
   const srcIp = msg.srcIp === undefined ? 0 : createBytes(b, msg.srcIp);
   const path = msg.path === undefined ? 0 : b.createString(msg.path);
   const args = createTextEntries(b, msg.args);
@@ -135,7 +158,38 @@ export function encodeHttpReqCallResponse(msg: HttpReqCallResponse): Uint8Array 
   return encodePayload(msg, _buildHttpReqCallResponse);
 }
 
-function _buildHttpReqCallResponse(b: Builder, msg: HttpReqCallResponse): number {
+/**
+ * Like {@linkcode encodeHttpReqCallResponse}, but returns the whole frame (type 2 header + payload)
+ * in one array, ready for one write. A frozen Stop action seen before (a plugin's
+ * prebuilt `stop()`) is copied from a memoised frame with the id patched in.
+ *
+ * @throws {FrameTooLargeError} when the payload does not fit a frame.
+ */
+export function encodeHttpReqCallResponseFrame(msg: HttpReqCallResponse): Uint8Array {
+  const action = msg.action;
+  if (action === undefined) return _noActionFrame(msg.id);
+  if (action.type === "stop" && msg.id !== 0) {
+    const frame = stopFrameFromTemplate(action, msg.id, _encodeStopFrame);
+    if (frame !== undefined) return frame;
+  }
+  return encodeFrame(
+    FrameType.HttpReqCall,
+    msg,
+    _buildHttpReqCallResponse,
+    action?.body?.length ?? 0,
+  );
+}
+
+/** The reply without action, the most common one: a template with the id patched in. */
+const _noActionFrame = idOnlyReplies((id) =>
+  encodeFrame(FrameType.HttpReqCall, { id }, _buildHttpReqCallResponse)
+);
+
+function _encodeStopFrame(action: StopAction, id: number): Uint8Array {
+  return encodeFrame(FrameType.HttpReqCall, { id, action }, _buildHttpReqCallResponse);
+}
+
+function _buildHttpReqCallResponse(b: FlatBuilder, msg: HttpReqCallResponse): number {
   const action = msg.action;
   let actionType = 0;
   let table = 0;
@@ -157,7 +211,7 @@ function _buildHttpReqCallResponse(b: Builder, msg: HttpReqCallResponse): number
   return b.endObject();
 }
 
-function _buildStop(b: Builder, stop: StopAction): number {
+function _buildStop(b: FlatBuilder, stop: StopAction): number {
   const headers = stop.headers === undefined ? 0 : createTextEntries(b, stop.headers);
   const body = stop.body === undefined ? 0 : createBytes(b, stop.body);
   b.startObject(3);
@@ -167,7 +221,7 @@ function _buildStop(b: Builder, stop: StopAction): number {
   return b.endObject();
 }
 
-function _buildRewrite(b: Builder, rewrite: RewriteAction): number {
+function _buildRewrite(b: FlatBuilder, rewrite: RewriteAction): number {
   const path = rewrite.path === undefined ? 0 : b.createString(rewrite.path);
   const headers = rewrite.headers === undefined ? 0 : createTextEntries(b, rewrite.headers);
   const args = rewrite.args === undefined ? 0 : createTextEntries(b, rewrite.args);

@@ -1,6 +1,6 @@
 // Codec of A6.HTTPRespCall.Req / A6.HTTPRespCall.Resp (frame type 4).
 
-import type { Builder } from "flatbuffers";
+import type { FlatBuilder } from "./flat_builder.ts";
 import {
   checkTextEntries,
   decodeTextEntries,
@@ -11,8 +11,14 @@ import {
   readU32,
   rootTable,
 } from "./table_reader.ts";
-import { createBytes, createTextEntries, encodePayload } from "./table_writer.ts";
-import type { HttpRespCallRequest, HttpRespCallResponse, TextEntry } from "./types.ts";
+import { idOnlyReplies } from "./stop_frames.ts";
+import { createBytes, createTextEntries, encodeFrame, encodePayload } from "./table_writer.ts";
+import {
+  FrameType,
+  type HttpRespCallRequest,
+  type HttpRespCallResponse,
+  type TextEntry,
+} from "./types.ts";
 
 /**
  * A decoded HTTPRespCall.Req: structure validated at decode time, header text
@@ -68,7 +74,7 @@ export function encodeHttpRespCallRequest(msg: HttpRespCallRequest): Uint8Array 
   return encodePayload(msg, _buildHttpRespCallRequest);
 }
 
-function _buildHttpRespCallRequest(b: Builder, msg: HttpRespCallRequest): number {
+function _buildHttpRespCallRequest(b: FlatBuilder, msg: HttpRespCallRequest): number {
   const headers = createTextEntries(b, msg.headers);
   b.startObject(4);
   b.addFieldInt32(3, msg.confToken, 0); // HTTPRespCall.Req.conf_token
@@ -92,7 +98,30 @@ export function encodeHttpRespCallResponse(msg: HttpRespCallResponse): Uint8Arra
   return encodePayload(msg, _buildHttpRespCallResponse);
 }
 
-function _buildHttpRespCallResponse(b: Builder, msg: HttpRespCallResponse): number {
+/**
+ * Like {@linkcode encodeHttpRespCallResponse}, but returns the whole frame (type 4 header +
+ * payload) in one array, ready for one write.
+ *
+ * @throws {FrameTooLargeError} when the payload does not fit a frame.
+ */
+export function encodeHttpRespCallResponseFrame(msg: HttpRespCallResponse): Uint8Array {
+  if (msg.status === undefined && msg.headers === undefined && msg.body === undefined) {
+    return _noChangeFrame(msg.id);
+  }
+  return encodeFrame(
+    FrameType.HttpRespCall,
+    msg,
+    _buildHttpRespCallResponse,
+    msg.body?.length ?? 0,
+  );
+}
+
+/** The reply that changes nothing, the most common one: a template with the id patched in. */
+const _noChangeFrame = idOnlyReplies((id) =>
+  encodeFrame(FrameType.HttpRespCall, { id }, _buildHttpRespCallResponse)
+);
+
+function _buildHttpRespCallResponse(b: FlatBuilder, msg: HttpRespCallResponse): number {
   const headers = msg.headers === undefined ? 0 : createTextEntries(b, msg.headers);
   const body = msg.body === undefined ? 0 : createBytes(b, msg.body);
   b.startObject(4);

@@ -13,17 +13,20 @@ export {
   decodePrepareConfResponse,
   encodePrepareConfRequest,
   encodePrepareConfResponse,
+  encodePrepareConfResponseFrame,
 } from "./prepare_conf.ts";
 export {
   decodeHttpReqCallRequest,
   decodeHttpReqCallResponse,
   encodeHttpReqCallRequest,
   encodeHttpReqCallResponse,
+  encodeHttpReqCallResponseFrame,
 } from "./http_req_call.ts";
 export {
   decodeExtraInfoRequest,
   decodeExtraInfoResponse,
   encodeExtraInfoRequest,
+  encodeExtraInfoRequestFrame,
   encodeExtraInfoResponse,
 } from "./extra_info.ts";
 export {
@@ -31,8 +34,13 @@ export {
   decodeHttpRespCallResponse,
   encodeHttpRespCallRequest,
   encodeHttpRespCallResponse,
+  encodeHttpRespCallResponseFrame,
 } from "./http_resp_call.ts";
-export { decodeErrorResponse, encodeErrorResponse } from "./error_response.ts";
+export {
+  decodeErrorResponse,
+  encodeErrorResponse,
+  encodeErrorResponseFrame,
+} from "./error_response.ts";
 export {
   type Action,
   ErrorCode,

@@ -1,9 +1,9 @@
 // Codec of A6.PrepareConf.Req / A6.PrepareConf.Resp (frame type 1).
 
-import type { Builder } from "flatbuffers";
+import type { FlatBuilder } from "./flat_builder.ts";
 import { readString, readTextEntries, readU32, rootTable } from "./table_reader.ts";
-import { createTextEntries, encodePayload } from "./table_writer.ts";
-import type { PrepareConfRequest, PrepareConfResponse } from "./types.ts";
+import { createTextEntries, encodeFrame, encodePayload } from "./table_writer.ts";
+import { FrameType, type PrepareConfRequest, type PrepareConfResponse } from "./types.ts";
 
 /**
  * Decodes an `A6.PrepareConf.Req` payload (runner side). `conf` and `key` are
@@ -36,7 +36,7 @@ export function encodePrepareConfRequest(msg: PrepareConfRequest): Uint8Array {
   return encodePayload(msg, _buildPrepareConfRequest);
 }
 
-function _buildPrepareConfRequest(b: Builder, msg: PrepareConfRequest): number {
+function _buildPrepareConfRequest(b: FlatBuilder, msg: PrepareConfRequest): number {
   const key = b.createString(msg.key ?? "");
   const conf = msg.conf === undefined ? 0 : createTextEntries(b, msg.conf);
   b.startObject(2);
@@ -58,7 +58,17 @@ export function encodePrepareConfResponse(msg: PrepareConfResponse): Uint8Array 
   return encodePayload(msg, _buildPrepareConfResponse);
 }
 
-function _buildPrepareConfResponse(b: Builder, msg: PrepareConfResponse): number {
+/**
+ * Like {@linkcode encodePrepareConfResponse}, but returns the whole frame (type 1 header +
+ * payload) in one array, ready for one write.
+ *
+ * @throws {FrameTooLargeError} when the payload does not fit a frame.
+ */
+export function encodePrepareConfResponseFrame(msg: PrepareConfResponse): Uint8Array {
+  return encodeFrame(FrameType.PrepareConf, msg, _buildPrepareConfResponse);
+}
+
+function _buildPrepareConfResponse(b: FlatBuilder, msg: PrepareConfResponse): number {
   b.startObject(1);
   b.addFieldInt32(0, msg.confToken, 0); // PrepareConf.Resp.conf_token
   return b.endObject();

@@ -156,24 +156,56 @@ export function decodeUtf8(b: Uint8Array, start: number, end: number): string {
  * Validates a `[TextEntry]` vector at `v` (every element table and string in
  * bounds) so that {@linkcode decodeTextEntries} cannot fail later. Bounds the
  * total string bytes so that shared strings cannot amplify a small payload.
+ * Runs on every call for the request headers: the reads are inlined.
  */
 export function checkTextEntries(b: Uint8Array, v: number, what: string): void {
+  const len = b.length;
   const n = vectorLength(b, v, 4, what);
-  const budget = 4 * b.length + 4096;
+  const budget = 4 * len + 4096;
   let total = 0;
   for (let i = 0, slot = v + 4; i < n; i++, slot += 4) {
-    const t = slot + u32(b, slot);
-    const vt = checkTable(b, t, what);
-    for (let id = 0; id < 2; id++) {
-      const p = field(b, t, vt, id);
-      if (p === 0) continue;
-      const s = follow(b, p, what);
-      total += vectorLength(b, s, 1, what);
+    const t = slot +
+      ((b[slot]! | (b[slot + 1]! << 8) | (b[slot + 2]! << 16) | (b[slot + 3]! << 24)) >>> 0);
+    if (t + 4 > len) malformed(what, `table at ${t} is outside the payload of ${len} bytes`);
+    const vt = t - (b[t]! | (b[t + 1]! << 8) | (b[t + 2]! << 16) | (b[t + 3]! << 24));
+    if (vt < 0 || vt + 4 > len) {
+      malformed(what, `vtable at ${vt} is outside the payload of ${len} bytes`);
+    }
+    const vtSize = b[vt]! | (b[vt + 1]! << 8);
+    if (vtSize < 4 || vt + vtSize > len) {
+      malformed(
+        what,
+        `vtable of ${vtSize} bytes at ${vt} does not fit the payload of ${len} bytes`,
+      );
+    }
+    // TextEntry.name (id 0) and TextEntry.value (id 1): vtable slots at 4 and 6.
+    if (vtSize >= 6) {
+      const off = b[vt + 4]! | (b[vt + 5]! << 8);
+      if (off !== 0) total += _stringLength(b, t + off, what);
+    }
+    if (vtSize >= 8) {
+      const off = b[vt + 6]! | (b[vt + 7]! << 8);
+      if (off !== 0) total += _stringLength(b, t + off, what);
     }
     if (total > budget) {
-      malformed(what, `strings total more than ${budget} bytes in a payload of ${b.length}`);
+      malformed(what, `strings total more than ${budget} bytes in a payload of ${len}`);
     }
   }
+}
+
+/** Follows the string offset stored at `p` and returns the string's validated byte length. */
+function _stringLength(b: Uint8Array, p: number, what: string): number {
+  const len = b.length;
+  if (p + 4 > len) malformed(what, `offset at ${p} is outside the payload of ${len} bytes`);
+  const s = p + ((b[p]! | (b[p + 1]! << 8) | (b[p + 2]! << 16) | (b[p + 3]! << 24)) >>> 0);
+  if (s + 4 > len) {
+    malformed(what, `offset at ${p} points to ${s}, outside the payload of ${len} bytes`);
+  }
+  const n = (b[s]! | (b[s + 1]! << 8) | (b[s + 2]! << 16) | (b[s + 3]! << 24)) >>> 0;
+  if (s + 4 + n > len) {
+    malformed(what, `vector of ${n} elements at ${s} exceeds the payload of ${len} bytes`);
+  }
+  return n;
 }
 
 /** Decodes a `[TextEntry]` vector already validated by {@linkcode checkTextEntries}. */

@@ -1,12 +1,13 @@
 // SocketRuntime over Bun.listen/Bun.connect on unix paths; files and signals through node: modules.
 
-import { chmod } from "node:fs/promises";
 import { AcceptQueue } from "./accept_queue.ts";
 import { ChunkReader } from "./chunk_reader.ts";
-import { createNodeRuntime } from "./node.ts";
+import { createNodeRuntime, NODE_STAGING_OPS } from "./node.ts";
+import { listenStaged } from "./socket_file.ts";
 import {
   type Connection,
   ConnectionClosedError,
+  type FrameHandler,
   type Listener,
   type ListenOptions,
   type RuntimeOptions,
@@ -22,6 +23,8 @@ interface BunSocket {
   resume(): void;
 }
 interface BunSocketHandler {
+  /** `"uint8array"`: `data` gets plain Uint8Arrays, not Buffers (no conversion per chunk). */
+  binaryType: "uint8array";
   open(socket: BunSocket): void;
   data(socket: BunSocket, data: Uint8Array): void;
   drain(socket: BunSocket): void;
@@ -43,10 +46,38 @@ function _bun(): BunApi {
 /** Chunks of one write up to this total size are copied into one buffer and written at once. */
 const COALESCE_LIMIT = 64 * 1024;
 
+/** Received chunks up to this size are copied into a shared slab (see {@linkcode _land}). */
+const SLAB_COPY_LIMIT = 4 * 1024;
+const SLAB_SIZE = 64 * 1024;
+let _slab = new Uint8Array(0);
+let _slabUsed = 0;
+
+/**
+ * Copies a small chunk from Bun into the shared slab and returns where it
+ * starts there. Bun's `data` arrays are plain Uint8Arrays (binaryType
+ * "uint8array", so slice() copies as expected of a Uint8Array), but
+ * JavaScriptCore makes the first view of a fresh array expensive (it
+ * materialises an ArrayBuffer, ~0.4 µs per chunk here) and every frame is read
+ * through a view. Views of the slab are cheap. Slab parts are never written
+ * twice (a full slab is dropped), so a chunk never changes under its reader.
+ */
+function _land(data: Uint8Array): number {
+  const n = data.byteLength;
+  if (_slabUsed + n > _slab.length) {
+    _slab = new Uint8Array(SLAB_SIZE);
+    _slabUsed = 0;
+  }
+  const start = _slabUsed;
+  _slab.set(data, start);
+  _slabUsed = start + n;
+  return start;
+}
+
 /**
  * A connection over a Bun socket. Bun hands `data` a fresh buffer per callback
  * (checked: distinct ArrayBuffers, contents unchanged after later callbacks),
- * so chunks go into the reader uncopied. `socket.write()` may take only part
+ * so large chunks go into the reader uncopied and small ones are copied once
+ * into a slab (see {@linkcode _land}). `socket.write()` may take only part
  * of the bytes: the rest is queued (by reference; callers must not mutate
  * written chunks) and flushed on `drain`; `write()` stays pending while more
  * than the write high-water mark is queued.
@@ -76,8 +107,13 @@ class BunConnection implements Connection {
   }
 
   _data(data: Uint8Array): void {
-    // A plain Uint8Array view: Buffer's slice() shares memory, Uint8Array's copies.
-    this.#reader.push(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+    const n = data.byteLength;
+    if (n > SLAB_COPY_LIMIT) {
+      this.#reader.push(data);
+      return;
+    }
+    const start = _land(data);
+    this.#reader.pushRange(_slab, start, start + n);
   }
 
   _error(error: Error): void {
@@ -112,6 +148,17 @@ class BunConnection implements Connection {
 
   readExactly(size: number): Promise<Uint8Array | null> {
     return this.#reader.readExactly(size);
+  }
+
+  serveFrames(handler: FrameHandler): Promise<void> {
+    return this.#reader.serveFrames(handler, (frame) => {
+      if (this.#isClosed) throw new ConnectionClosedError(frame.byteLength);
+      this.#send(frame);
+      if (this.#queued <= this.#highWaterMark) return undefined;
+      return new Promise((resolve, reject) => {
+        this.#drainWaiters.push({ resolve, reject });
+      });
+    });
   }
 
   write(chunks: readonly Uint8Array[]): Promise<void> {
@@ -170,6 +217,7 @@ class BunConnection implements Connection {
 
 function _handler(options: RuntimeOptions, onOpen?: (conn: BunConnection) => void) {
   return {
+    binaryType: "uint8array",
     open(socket: BunSocket): void {
       const conn = new BunConnection(socket, options);
       socket.data = conn;
@@ -215,7 +263,10 @@ class BunListener implements Listener {
 /**
  * Creates the runtime built on `Bun.listen`/`Bun.connect`; lstat, removeFile,
  * signals, env and exit are the node:fs/node:process ones Bun implements.
- * The mode is set with chmod after listen, so it holds under any umask.
+ * The socket is created through `listenStaged()` (bound and chmod'ed in a
+ * private directory, then linked into place), so the mode holds under any
+ * umask and Bun's unlink of the bind path on `stop()` never removes the
+ * socket file at the listen path.
  *
  * @example
  * ```ts
@@ -230,16 +281,16 @@ export function createBunRuntime(options: RuntimeOptions = {}): SocketRuntime {
     name: "bun",
     async listenUnix(path: string, listenOptions: ListenOptions): Promise<Listener> {
       const queue = new AcceptQueue();
-      const listener = _bun().listen({
-        unix: path,
-        socket: _handler(options, (conn) => queue.push(conn)),
+      const listener = await listenStaged(path, {
+        mode: listenOptions.mode,
+        ops: NODE_STAGING_OPS,
+        bind: (bindPath) =>
+          _bun().listen({
+            unix: bindPath,
+            socket: _handler(options, (conn) => queue.push(conn)),
+          }),
+        unbind: (bound) => bound.stop(true),
       });
-      try {
-        await chmod(path, listenOptions.mode);
-      } catch (error) {
-        listener.stop(true);
-        throw error;
-      }
       return new BunListener(listener, queue);
     },
     async connectUnix(path: string): Promise<Connection> {

@@ -1,6 +1,6 @@
 // Portable buffered reader: sources push chunks in, the connection serves pull-style readExactly().
 
-import { UnexpectedEofError } from "./types.ts";
+import { type FrameHandler, UnexpectedEofError } from "./types.ts";
 
 /** Default number of bytes buffered beyond the pending read before the source is paused (1 MiB). */
 export const DEFAULT_READ_HIGH_WATER_MARK = 1024 * 1024;
@@ -29,6 +29,22 @@ export class ConcurrentReadError extends Error {
 }
 
 /**
+ * What a frame handler gives back (see {@linkcode ChunkReader.serveFrames}): the
+ * reply frame to write, or `null` to stop serving.
+ */
+export type FrameReply = Uint8Array | null;
+
+/**
+ * Writes a reply frame for {@linkcode ChunkReader.serveFrames}: `undefined` when
+ * the next frame may be served at once, a promise when it must wait (the write is
+ * still in flight, or the write queue is past its high-water mark).
+ */
+export type FrameWriter = (frame: Uint8Array) => Promise<void> | undefined;
+
+/** Size of the frame header: 1 type byte + 3 length bytes, big-endian (the ext-plugin framing). */
+const FRAME_HEADER_SIZE = 4;
+
+/**
  * Buffers chunks pushed by a socket source and serves exact-size reads.
  *
  * Chunks are kept as pushed, never copied on the way in: a source must push
@@ -47,10 +63,15 @@ export class ConcurrentReadError extends Error {
  * ```
  */
 export class ChunkReader {
+  /** Buffered chunks: bytes `#starts[i]..#ends[i]` of `#chunks[i]`. */
   #chunks: Uint8Array[] = [];
+  #starts: number[] = [];
+  #ends: number[] = [];
   /** Index of the first live chunk in `#chunks`. */
   #head = 0;
-  /** Offset of the first unread byte in `#chunks[#head]`. */
+  /** One past the last live chunk; the arrays are reused, never shrunk, when the buffer empties. */
+  #tail = 0;
+  /** Position of the first unread byte in `#chunks[#head]`. */
   #offset = 0;
   #buffered = 0;
   #ended = false;
@@ -63,6 +84,15 @@ export class ChunkReader {
   #pendingSize = 0;
   #pendingResolve: ((value: Uint8Array | null) => void) | undefined;
   #pendingReject: ((reason: unknown) => void) | undefined;
+  #frameHandler: FrameHandler | undefined;
+  #frameWriter: FrameWriter | undefined;
+  /** A handler's promise or a reply write is pending: frames wait, readExactly() serves. */
+  #frameBusy = false;
+  #dispatching = false;
+  /** Size of the frame whose header is here but not all its payload: widens the read window. */
+  #frameWanted = 0;
+  #framesResolve: (() => void) | undefined;
+  #framesReject: ((reason: unknown) => void) | undefined;
 
   /** Creates an empty reader. */
   constructor(options: ChunkReaderOptions = {}) {
@@ -88,15 +118,30 @@ export class ChunkReader {
 
   /** Appends a chunk the source will never overwrite. Ignored after end/fail. */
   push(chunk: Uint8Array): void {
-    if (this.#ended || this.#failed || chunk.byteLength === 0) return;
-    this.#chunks.push(chunk);
-    this.#buffered += chunk.byteLength;
+    this.pushRange(chunk, 0, chunk.byteLength);
+  }
+
+  /**
+   * Appends bytes `start..end` of `bytes`, a range the source will never
+   * overwrite; saves making a view of it (costly on JavaScriptCore).
+   */
+  pushRange(bytes: Uint8Array, start: number, end: number): void {
+    if (this.#ended || this.#failed || end <= start) return;
+    const tail = this.#tail;
+    if (this.#head === tail) this.#offset = start;
+    this.#chunks[tail] = bytes;
+    this.#starts[tail] = start;
+    this.#ends[tail] = end;
+    this.#tail = tail + 1;
+    this.#buffered += end - start;
     if (this.#pendingResolve !== undefined) {
       if (this.#buffered < this.#pendingSize) return;
       const resolve = this.#pendingResolve;
       const bytes = this.#take(this.#pendingSize);
       this.#clearPending();
       resolve(bytes);
+    } else if (this.#frameHandler !== undefined && !this.#frameBusy) {
+      this.#dispatch();
     }
     this.#updateFlow();
   }
@@ -106,6 +151,7 @@ export class ChunkReader {
     if (this.#ended || this.#failed) return;
     this.#ended = true;
     this.#settleAtEnd();
+    if (this.#frameHandler !== undefined && !this.#frameBusy) this.#dispatch();
   }
 
   /** Marks a failed stream: buffered bytes stay readable, then reads reject with `error`. */
@@ -114,6 +160,155 @@ export class ChunkReader {
     this.#failed = true;
     this.#error = error;
     this.#settleAtEnd();
+    if (this.#frameHandler !== undefined && !this.#frameBusy) this.#dispatch();
+  }
+
+  /**
+   * Serves whole frames push-style (1 type byte, 3 length bytes big-endian, then
+   * the payload): `handler` runs synchronously, from inside `push()`, for each
+   * frame as soon as its last byte is here, so a frame costs no promise. A
+   * synchronous reply goes straight to `write`. A handler that must wait
+   * returns a promise; until it settled and its reply was written, no frame is
+   * delivered and pushed bytes serve {@linkcode ChunkReader.readExactly} (the
+   * only time to call it while serving). Resolves once serving stopped: a
+   * `null` reply, or a clean end at a frame boundary; rejects with the
+   * handler's or the writer's error, {@linkcode UnexpectedEofError} for an end
+   * inside a frame, or the stream's failure.
+   */
+  serveFrames(handler: FrameHandler, write: FrameWriter): Promise<void> {
+    if (this.#frameHandler !== undefined) {
+      return Promise.reject(new Error("serveFrames() is already serving this stream"));
+    }
+    return new Promise<void>((resolve, reject) => {
+      this.#frameHandler = handler;
+      this.#frameWriter = write;
+      this.#framesResolve = resolve;
+      this.#framesReject = reject;
+      if (this.#pendingResolve === undefined) this.#dispatch();
+    });
+  }
+
+  /** Delivers the buffered whole frames, until one needs to wait or bytes run out. */
+  #dispatch(): void {
+    if (this.#dispatching) return;
+    this.#dispatching = true;
+    try {
+      while (!this.#frameBusy && this.#frameHandler !== undefined) {
+        if (this.#buffered < FRAME_HEADER_SIZE) break;
+        const length = (this.#byteAt(1) << 16) | (this.#byteAt(2) << 8) | this.#byteAt(3);
+        if (this.#buffered < FRAME_HEADER_SIZE + length) {
+          // Like a pending readExactly(): a large frame must not pause its own source.
+          this.#frameWanted = FRAME_HEADER_SIZE + length;
+          this.#updateFlow();
+          break;
+        }
+        this.#frameWanted = 0;
+        const type = this.#byteAt(0);
+        this.#skip(FRAME_HEADER_SIZE);
+        const payload = length === 0 ? new Uint8Array(0) : this.#take(length);
+        this.#updateFlow();
+        let reply: FrameReply | Promise<FrameReply>;
+        try {
+          reply = this.#frameHandler(type, payload);
+        } catch (error) {
+          this.#stopServing(error);
+          return;
+        }
+        if (reply instanceof Promise) {
+          this.#frameBusy = true;
+          reply.then((value) => {
+            this.#frameBusy = false;
+            if (this.#reply(value)) this.#dispatch();
+          }, (error) => {
+            this.#frameBusy = false;
+            this.#stopServing(error);
+          });
+          return;
+        }
+        if (!this.#reply(reply)) return;
+      }
+      if (this.#frameHandler !== undefined && !this.#frameBusy && (this.#ended || this.#failed)) {
+        this.#stopAtEnd();
+      }
+    } finally {
+      this.#dispatching = false;
+    }
+  }
+
+  /** Writes a reply; returns whether the next frame may be delivered now. */
+  #reply(reply: FrameReply): boolean {
+    if (this.#frameHandler === undefined) return false;
+    if (reply === null) {
+      this.#stopServing(undefined);
+      return false;
+    }
+    let pending: Promise<void> | undefined;
+    try {
+      pending = this.#frameWriter!(reply);
+    } catch (error) {
+      this.#stopServing(error);
+      return false;
+    }
+    if (pending === undefined) return true;
+    this.#frameBusy = true;
+    pending.then(() => {
+      this.#frameBusy = false;
+      this.#dispatch();
+    }, (error) => {
+      this.#frameBusy = false;
+      this.#stopServing(error);
+    });
+    return false;
+  }
+
+  #stopAtEnd(): void {
+    const got = this.#buffered;
+    if (got > 0) {
+      const wanted = got < FRAME_HEADER_SIZE ? FRAME_HEADER_SIZE : FRAME_HEADER_SIZE +
+        ((this.#byteAt(1) << 16) | (this.#byteAt(2) << 8) | this.#byteAt(3));
+      this.#dropAll();
+      this.#stopServing(new UnexpectedEofError(wanted, got));
+    } else {
+      this.#stopServing(this.#failed ? this.#error : undefined);
+    }
+  }
+
+  #stopServing(error: unknown): void {
+    const resolve = this.#framesResolve;
+    const reject = this.#framesReject;
+    this.#frameHandler = undefined;
+    this.#frameWriter = undefined;
+    this.#frameWanted = 0;
+    this.#framesResolve = undefined;
+    this.#framesReject = undefined;
+    if (error === undefined) resolve?.();
+    else reject?.(error);
+  }
+
+  /** The buffered byte at `index` (caller checked `index < #buffered`). */
+  #byteAt(index: number): number {
+    let i = this.#head;
+    let at = this.#offset + index;
+    while (at >= this.#ends[i]!) {
+      at -= this.#ends[i]!;
+      i++;
+      at += this.#starts[i]!;
+    }
+    return this.#chunks[i]![at]!;
+  }
+
+  /** Drops `size` buffered bytes without handing them out (caller checked `#buffered >= size`). */
+  #skip(size: number): void {
+    this.#buffered -= size;
+    while (size > 0) {
+      const available = this.#ends[this.#head]! - this.#offset;
+      if (available > size) {
+        this.#offset += size;
+        return;
+      }
+      size -= available;
+      this.#shift();
+    }
   }
 
   /**
@@ -166,7 +361,7 @@ export class ChunkReader {
   }
 
   #updateFlow(): void {
-    const limit = this.#pendingSize + this.#highWaterMark;
+    const limit = Math.max(this.#pendingSize, this.#frameWanted) + this.#highWaterMark;
     if (!this.#paused) {
       if (this.#buffered > limit && !this.#ended && !this.#failed) {
         this.#paused = true;
@@ -180,7 +375,10 @@ export class ChunkReader {
 
   #dropAll(): void {
     this.#chunks = [];
+    this.#starts = [];
+    this.#ends = [];
     this.#head = 0;
+    this.#tail = 0;
     this.#offset = 0;
     this.#buffered = 0;
   }
@@ -188,15 +386,15 @@ export class ChunkReader {
   /** Removes `size` bytes from the front; the caller checked `#buffered >= size`. */
   #take(size: number): Uint8Array {
     this.#buffered -= size;
-    const chunks = this.#chunks;
-    const first = chunks[this.#head];
-    const available = first.byteLength - this.#offset;
-    if (available >= size) {
+    const head = this.#head;
+    const first = this.#chunks[head]!;
+    const start = this.#offset;
+    const end = this.#ends[head]!;
+    if (end - start >= size) {
       // Fast path: one chunk holds the whole read, hand out a view.
-      const start = this.#offset;
-      if (available === size) {
+      if (end - start === size) {
         this.#shift();
-        return start === 0 ? first : first.subarray(start);
+        return start === 0 && end === first.byteLength ? first : first.subarray(start, end);
       }
       this.#offset = start + size;
       return first.subarray(start, start + size);
@@ -204,19 +402,20 @@ export class ChunkReader {
     const out = new Uint8Array(size);
     let filled = 0;
     while (filled < size) {
-      // Re-read the field: #shift() may have compacted the array.
-      const chunk = this.#chunks[this.#head];
-      const start = this.#offset;
-      const n = Math.min(chunk.byteLength - start, size - filled);
+      // Re-read the fields: #shift() may have compacted the arrays.
+      const chunk = this.#chunks[this.#head]!;
+      const from = this.#offset;
+      const to = this.#ends[this.#head]!;
+      const n = Math.min(to - from, size - filled);
       out.set(
-        n === chunk.byteLength && start === 0 ? chunk : chunk.subarray(start, start + n),
+        from === 0 && n === chunk.byteLength ? chunk : chunk.subarray(from, from + n),
         filled,
       );
       filled += n;
-      if (start + n === chunk.byteLength) {
+      if (from + n === to) {
         this.#shift();
       } else {
-        this.#offset = start + n;
+        this.#offset = from + n;
       }
     }
     return out;
@@ -225,14 +424,28 @@ export class ChunkReader {
   #shift(): void {
     const chunks = this.#chunks;
     chunks[this.#head] = EMPTY;
-    this.#head++;
-    this.#offset = 0;
-    if (this.#head === chunks.length) {
-      chunks.length = 0;
+    const head = this.#head + 1;
+    const tail = this.#tail;
+    if (head === tail) {
+      // Empty again: start over at index 0, keeping the arrays unless a burst made them big.
+      if (tail > 1024) {
+        this.#chunks = [];
+        this.#starts = [];
+        this.#ends = [];
+      }
       this.#head = 0;
-    } else if (this.#head >= 1024 && this.#head * 2 >= chunks.length) {
-      this.#chunks = chunks.slice(this.#head);
+      this.#tail = 0;
+      this.#offset = 0;
+      return;
+    }
+    this.#head = head;
+    this.#offset = this.#starts[head]!;
+    if (head >= 1024 && head * 2 >= tail) {
+      this.#chunks = chunks.slice(head, tail);
+      this.#starts = this.#starts.slice(head, tail);
+      this.#ends = this.#ends.slice(head, tail);
       this.#head = 0;
+      this.#tail = tail - head;
     }
   }
 }

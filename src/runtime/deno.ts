@@ -2,9 +2,11 @@
 
 import { AcceptQueue } from "./accept_queue.ts";
 import { ChunkReader } from "./chunk_reader.ts";
+import { listenStaged, type StagingFileOps } from "./socket_file.ts";
 import {
   type Connection,
   ConnectionClosedError,
+  type FrameHandler,
   type Listener,
   type ListenOptions,
   type PathInfo,
@@ -72,7 +74,7 @@ class DenoConnection implements Connection {
         }
         const n = await conn.read(slab.subarray(used));
         if (n === null) break;
-        reader.push(slab.subarray(used, used + n));
+        reader.pushRange(slab, used, used + n);
         used += n;
       }
       reader.end();
@@ -86,6 +88,12 @@ class DenoConnection implements Connection {
 
   readExactly(size: number): Promise<Uint8Array | null> {
     return this.#reader.readExactly(size);
+  }
+
+  serveFrames(handler: FrameHandler): Promise<void> {
+    // Deno writes are async ops: the next frame waits for the reply's write (the peer
+    // sends the next call only after reading the reply anyway).
+    return this.#reader.serveFrames(handler, (frame) => this.write([frame]));
   }
 
   write(chunks: readonly Uint8Array[]): Promise<void> {
@@ -207,10 +215,24 @@ class DenoListener implements Listener {
   }
 }
 
+/** Deno's file operations of the staged listen. */
+const _STAGING_OPS: StagingFileOps = {
+  mkdir: (path, mode) => Deno.mkdir(path, { mode }),
+  chmod: (path, mode) => Deno.chmod(path, mode),
+  link: (existing, target) => Deno.link(existing, target),
+  unlink: (path) => Deno.remove(path).catch(_ignoreNotFound),
+  rmdir: (path) => Deno.remove(path).catch(_ignoreNotFound),
+};
+
+function _ignoreNotFound(error: unknown): void {
+  if (!(error instanceof Deno.errors.NotFound)) throw error;
+}
+
 /**
- * Creates the runtime built on Deno's own APIs. The socket file stays after
- * the listener closes (the lifecycle code removes stale sockets); the mode is
- * set with chmod after listen, so it holds under any umask.
+ * Creates the runtime built on Deno's own APIs. The socket is created through
+ * `listenStaged()` (bound and chmod'ed in a private directory, then linked
+ * into place), so the mode holds under any umask and Deno's unlink of the bind
+ * path on close never removes the socket file at the listen path.
  *
  * @example
  * ```ts
@@ -222,13 +244,12 @@ export function createDenoRuntime(options: RuntimeOptions = {}): SocketRuntime {
   return {
     name: "deno",
     async listenUnix(path: string, listenOptions: ListenOptions): Promise<Listener> {
-      const listener = Deno.listen({ transport: "unix", path });
-      try {
-        await Deno.chmod(path, listenOptions.mode);
-      } catch (error) {
-        listener.close();
-        throw error;
-      }
+      const listener = await listenStaged(path, {
+        mode: listenOptions.mode,
+        ops: _STAGING_OPS,
+        bind: (bindPath) => Deno.listen({ transport: "unix", path: bindPath }),
+        unbind: (bound) => bound.close(),
+      });
       return new DenoListener(listener, options);
     },
     async connectUnix(path: string): Promise<Connection> {
@@ -244,6 +265,8 @@ export function createDenoRuntime(options: RuntimeOptions = {}): SocketRuntime {
           isDirectory: info.isDirectory,
           isSymlink: info.isSymlink,
           mode: (info.mode ?? 0) & 0o7777,
+          dev: info.dev ?? 0,
+          ino: info.ino ?? 0,
         };
       } catch (error) {
         if (error instanceof Deno.errors.NotFound) return undefined;

@@ -5,6 +5,7 @@ import { ChunkReader } from "./chunk_reader.ts";
 import {
   type Connection,
   ConnectionClosedError,
+  type FrameHandler,
   type Listener,
   type ListenOptions,
   type PathInfo,
@@ -64,6 +65,10 @@ class MemoryConnection implements Connection {
 
   readExactly(size: number): Promise<Uint8Array | null> {
     return this.reader.readExactly(size);
+  }
+
+  serveFrames(handler: FrameHandler): Promise<void> {
+    return this.reader.serveFrames(handler, (frame) => this.write([frame]));
   }
 
   write(chunks: readonly Uint8Array[]): Promise<void> {
@@ -241,6 +246,9 @@ export function createMemoryRuntime(
   };
 }
 
+let _lastIno = 0;
+
+// Every fake file gets a fresh inode number (never reused), like a new file on disk.
 function _info(info: Partial<PathInfo>): PathInfo {
   return {
     isSocket: info.isSocket ?? false,
@@ -248,5 +256,7 @@ function _info(info: Partial<PathInfo>): PathInfo {
     isDirectory: info.isDirectory ?? false,
     isSymlink: info.isSymlink ?? false,
     mode: info.mode ?? 0o644,
+    dev: info.dev ?? 1,
+    ino: info.ino ?? ++_lastIno,
   };
 }

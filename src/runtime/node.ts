@@ -1,13 +1,15 @@
 // SocketRuntime over node:net, node:fs and node:process; runs on Node 20, Deno and Bun.
 
-import { chmod, lstat, unlink } from "node:fs/promises";
+import { chmod, link, lstat, mkdir, rmdir, unlink } from "node:fs/promises";
 import net from "node:net";
 import process from "node:process";
 import { AcceptQueue } from "./accept_queue.ts";
 import { ChunkReader } from "./chunk_reader.ts";
+import { listenStaged, type StagingFileOps } from "./socket_file.ts";
 import {
   type Connection,
   ConnectionClosedError,
+  type FrameHandler,
   type Listener,
   type ListenOptions,
   type PathInfo,
@@ -56,6 +58,19 @@ class NodeConnection implements Connection {
 
   readExactly(size: number): Promise<Uint8Array | null> {
     return this.#reader.readExactly(size);
+  }
+
+  serveFrames(handler: FrameHandler): Promise<void> {
+    return this.#reader.serveFrames(handler, (frame) => {
+      const socket = this.#socket;
+      if (this.#isClosed || socket.destroyed || !socket.writable) {
+        throw new ConnectionClosedError(frame.byteLength);
+      }
+      if (socket.write(frame)) return undefined;
+      return new Promise((resolve, reject) => {
+        this.#drainWaiters.push({ resolve, reject });
+      });
+    });
   }
 
   write(chunks: readonly Uint8Array[]): Promise<void> {
@@ -130,10 +145,24 @@ function _isNotFound(error: unknown): boolean {
   return (error as { code?: unknown } | null)?.code === "ENOENT";
 }
 
+function _ignoreNotFound(error: unknown): void {
+  if (!_isNotFound(error)) throw error;
+}
+
+/** The node:fs file operations of the staged listen (shared with the Bun adapter). */
+export const NODE_STAGING_OPS: StagingFileOps = {
+  mkdir: (path, mode) => mkdir(path, { mode }).then(() => {}),
+  chmod: (path, mode) => chmod(path, mode),
+  link: (existing, target) => link(existing, target),
+  unlink: (path) => unlink(path).catch(_ignoreNotFound),
+  rmdir: (path) => rmdir(path).catch(_ignoreNotFound),
+};
+
 /**
- * Creates the node:net runtime. On Node the socket file is unlinked by
- * libuv when the listener closes; the mode is set with chmod after listen,
- * so it holds under any umask.
+ * Creates the node:net runtime. The socket is created through
+ * `listenStaged()` (bound and chmod'ed in a private directory, then linked into
+ * place), so the mode holds under any umask and libuv's unlink of the bind
+ * path on close never removes the socket file at the listen path.
  *
  * @example
  * ```ts
@@ -150,19 +179,19 @@ export function createNodeRuntime(options: RuntimeOptions = {}): SocketRuntime {
       const server = net.createServer({ highWaterMark: writeHighWaterMark }, (socket) => {
         queue.push(new NodeConnection(socket, options));
       });
-      await new Promise<void>((resolve, reject) => {
-        server.once("error", reject);
-        server.listen({ path, exclusive: true }, () => {
-          server.off("error", reject);
-          resolve();
-        });
+      await listenStaged(path, {
+        mode: listenOptions.mode,
+        ops: NODE_STAGING_OPS,
+        bind: (bindPath) =>
+          new Promise<void>((resolve, reject) => {
+            server.once("error", reject);
+            server.listen({ path: bindPath, exclusive: true }, () => {
+              server.off("error", reject);
+              resolve();
+            });
+          }),
+        unbind: () => server.close(),
       });
-      try {
-        await chmod(path, listenOptions.mode);
-      } catch (error) {
-        server.close();
-        throw error;
-      }
       return new NodeListener(server, queue);
     },
     connectUnix(path: string): Promise<Connection> {
@@ -184,6 +213,8 @@ export function createNodeRuntime(options: RuntimeOptions = {}): SocketRuntime {
           isDirectory: stats.isDirectory(),
           isSymlink: stats.isSymbolicLink(),
           mode: stats.mode & 0o7777,
+          dev: stats.dev,
+          ino: stats.ino,
         };
       } catch (error) {
         if (_isNotFound(error)) return undefined;

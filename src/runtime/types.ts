@@ -1,5 +1,11 @@
 // The one seam between the runtime-blind core and Deno, Bun or Node: sockets, signals, files, env.
 
+/** Handles one whole frame (see {@linkcode Connection.serveFrames}). */
+export type FrameHandler = (
+  type: number,
+  payload: Uint8Array,
+) => Uint8Array | null | Promise<Uint8Array | null>;
+
 /**
  * A byte stream connection with a pull-style read API, so that a call can ask
  * ExtraInfo questions in the middle of its handling on the same connection.
@@ -19,6 +25,19 @@ export interface Connection {
    * from a peer that does not read shows.
    */
   write(chunks: readonly Uint8Array[]): Promise<void>;
+  /**
+   * Serves frames push-style, the fast path of the server's frame loop: calls
+   * `handler` synchronously from the socket's data callback for each whole frame
+   * (type byte, payload view), so a frame costs no promise. A synchronous reply
+   * is written at once. A handler that must wait (ExtraInfo round trips through
+   * {@linkcode Connection.readExactly} and {@linkcode Connection.write}) returns
+   * a promise; no frame is delivered until it settled and its reply was written.
+   * Resolves when serving stopped (a `null` reply, the peer closed at a frame
+   * boundary, {@linkcode Connection.close}); rejects with
+   * {@linkcode UnexpectedEofError} when the peer closed inside a frame, or with
+   * the handler's, the write's or the socket's error. Once per connection.
+   */
+  serveFrames(handler: FrameHandler): Promise<void>;
   /** Closes both directions; pending and later reads resolve `null` or reject. Idempotent. */
   close(): void;
   /** Resolves once the connection is closed, by either side. Never rejects. */
@@ -35,7 +54,10 @@ export interface ListenOptions {
 export interface Listener {
   /** Accepted connections until {@linkcode Listener.close} is called. */
   accept(): AsyncIterable<Connection>;
-  /** Stops accepting. Already accepted connections stay open. Idempotent. */
+  /**
+   * Stops accepting. Already accepted connections stay open. The socket file at the
+   * listen path stays (see {@linkcode SocketRuntime.listenUnix}). Idempotent.
+   */
   close(): Promise<void>;
 }
 
@@ -47,6 +69,10 @@ export interface PathInfo {
   isSymlink: boolean;
   /** Permission bits (`mode & 0o7777`). */
   mode: number;
+  /** Device of the file system holding it: with `ino`, the file's identity. */
+  dev: number;
+  /** Inode number: a socket replaced at the same path (a new runner on reload) has another one. */
+  ino: number;
 }
 
 /** Signals the runner reacts to. */
@@ -56,7 +82,12 @@ export type ShutdownSignal = "SIGTERM" | "SIGINT";
 export interface SocketRuntime {
   /** `"deno"`, `"bun"` or `"node"` (`"memory"` for the in-memory test runtime). */
   readonly name: string;
-  /** Listens on a unix socket path (the file must not exist) and applies `options.mode`. */
+  /**
+   * Listens on a unix socket path (the file must not exist) with `options.mode`.
+   * The socket is bound and given its mode inside a fresh private directory, then
+   * hard-linked to `path`: nothing else can be chmod'ed through a planted symlink,
+   * and the runtime's own unlink-on-close hits the private name, never `path`.
+   */
   listenUnix(path: string, options: ListenOptions): Promise<Listener>;
   /** Connects to a unix socket path (used by the APISIX-playing client and the dev gateway). */
   connectUnix(path: string): Promise<Connection>;

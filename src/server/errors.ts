@@ -33,6 +33,20 @@ export class ConnectionClosedError extends Error {
   }
 }
 
+/** A call ended with an ExtraInfo exchange unfinished or failed: the connection is out of sync. */
+export class ExtraInfoOutOfSyncError extends Error {
+  /** The id of the call. */
+  readonly requestId: number;
+  /** Creates the error for the call `requestId`. */
+  constructor(requestId: number) {
+    super(
+      `Request ${requestId} ended with an ExtraInfo exchange unfinished or failed: the connection is out of sync`,
+    );
+    this.name = "ExtraInfoOutOfSyncError";
+    this.requestId = requestId;
+  }
+}
+
 /** A call ran past its deadline. */
 export class CallDeadlineError extends Error {
   /** Creates the error for a call that took longer than `timeoutMs`. */

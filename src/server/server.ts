@@ -3,7 +3,7 @@ import { getLogger } from "@logtape/logtape";
 import { type Clock, ConfCache } from "../conf/conf_cache.ts";
 import type { PreparedPlugin } from "../plugin/chain.ts";
 import type { PluginRegistry } from "../plugin/registry.ts";
-import type { Listener, SocketRuntime } from "../runtime/types.ts";
+import type { Listener, PathInfo, SocketRuntime } from "../runtime/types.ts";
 import { type ConnectionContext, ConnectionState, serveConnection } from "./connection.ts";
 import { prepareSocketPath } from "./socket_path.ts";
 
@@ -47,6 +47,8 @@ export class RunnerServer {
   #context: ConnectionContext & { stopping: boolean };
   #connections = new Map<ConnectionState, Promise<void>>();
   #listener: Listener | undefined;
+  /** Identity of the socket file this server created, to never remove another one. */
+  #socketFile: Pick<PathInfo, "dev" | "ino"> | undefined;
   #acceptLoop: Promise<void> | undefined;
   #deadlineTimer: ReturnType<typeof setInterval> | undefined;
   #shutdown: Promise<void> | undefined;
@@ -72,6 +74,11 @@ export class RunnerServer {
     return this.#connections.size;
   }
 
+  /** Number of live conf tokens (expired ones may count until the next sweep). */
+  get confCount(): number {
+    return this.#context.confs.size;
+  }
+
   /** Removes a stale socket file, listens, and starts accepting connections. */
   async start(): Promise<void> {
     const { runtime, socketPath } = this.#options;
@@ -79,6 +86,8 @@ export class RunnerServer {
     this.#listener = await runtime.listenUnix(socketPath, {
       mode: this.#options.socketMode ?? DEFAULT_SOCKET_MODE,
     });
+    const created = await runtime.lstat(socketPath);
+    if (created?.isSocket) this.#socketFile = { dev: created.dev, ino: created.ino };
     this.#acceptLoop = this.#accept(this.#listener);
     const timeoutMs = this.#context.callTimeoutMs;
     this.#deadlineTimer = setInterval(
@@ -89,8 +98,9 @@ export class RunnerServer {
   }
 
   /**
-   * Stops accepting, closes idle connections, lets in-flight calls finish for up to
-   * `graceMs`, then closes the rest and removes the socket file. Idempotent.
+   * Removes the socket file if it is still the one this server created, stops
+   * accepting, closes idle connections, lets in-flight calls finish for up to
+   * `graceMs`, then closes the rest. Idempotent.
    */
   shutdown(graceMs: number = DEFAULT_SHUTDOWN_GRACE_MS): Promise<void> {
     this.#shutdown ??= this.#stop(graceMs);
@@ -100,6 +110,8 @@ export class RunnerServer {
   async #stop(graceMs: number): Promise<void> {
     this.#context.stopping = true;
     clearInterval(this.#deadlineTimer);
+    // Before closing the listener: while it is open its inode cannot be reused by a new file.
+    await this.#removeSocketFile();
     await this.#listener?.close();
     await this.#acceptLoop;
     let busy = 0;
@@ -113,13 +125,29 @@ export class RunnerServer {
     await Promise.race([Promise.all(this.#connections.values()), graceOver]);
     clearTimeout(timer);
     for (const state of this.#connections.keys()) state.conn.close();
-    await this.#options.runtime.removeFile(this.#options.socketPath).catch((error) => {
-      logger.warn("Cannot remove socket file {socketPath}: {error}", {
-        socketPath: this.#options.socketPath,
-        error,
-      });
-    });
     logger.info("Stopped");
+  }
+
+  /**
+   * Removes the socket file only when the path still holds the socket this server
+   * created (same device and inode): on APISIX reload the next runner replaces it
+   * on the same path while this one is still terminating.
+   */
+  async #removeSocketFile(): Promise<void> {
+    const { runtime, socketPath } = this.#options;
+    const ours = this.#socketFile;
+    if (ours === undefined) return;
+    try {
+      const now = await runtime.lstat(socketPath);
+      if (now === undefined) return;
+      if (!now.isSocket || now.dev !== ours.dev || now.ino !== ours.ino) {
+        logger.info("Leaving {socketPath} in place: another socket replaced ours", { socketPath });
+        return;
+      }
+      await runtime.removeFile(socketPath);
+    } catch (error) {
+      logger.warn("Cannot remove socket file {socketPath}: {error}", { socketPath, error });
+    }
   }
 
   async #accept(listener: Listener): Promise<void> {

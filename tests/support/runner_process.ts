@@ -52,8 +52,8 @@ export interface SpawnRunnerOptions {
   extraArgs?: readonly string[];
   /** Socket path; default `<fresh temp dir>/runner.sock`. */
   socketPath?: string;
-  /** Overrides the whole `APISIX_LISTEN_ADDRESS` value (default `unix:<socketPath>`). */
-  listenAddress?: string;
+  /** Overrides the whole `APISIX_LISTEN_ADDRESS` value (default `unix:<socketPath>`); `null` leaves it out. */
+  listenAddress?: string | null;
   /** Overrides `APISIX_CONF_EXPIRE_TIME` (default `"3600"`); `null` leaves it out. */
   confExpireTime?: string | null;
   /** Extra environment variables (APISIX passes only those declared in `nginx_config.envs`). */
@@ -188,9 +188,10 @@ export async function spawnRunner(options: SpawnRunnerOptions): Promise<RunnerPr
     temp = await tempSocketPath();
     socketPath = temp.path;
   }
-  const env: Record<string, string> = {
-    APISIX_LISTEN_ADDRESS: options.listenAddress ?? `unix:${socketPath}`,
-  };
+  const env: Record<string, string> = {};
+  if (options.listenAddress !== null) {
+    env.APISIX_LISTEN_ADDRESS = options.listenAddress ?? `unix:${socketPath}`;
+  }
   if (options.confExpireTime !== null) {
     env.APISIX_CONF_EXPIRE_TIME = options.confExpireTime ?? "3600";
   }

@@ -1,0 +1,63 @@
+// Unit tests of the bench's own parts: frame splitting by counting, the latency histogram, workloads.
+
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import { FrameSplitter } from "./frames.ts";
+import { Histogram } from "./histogram.ts";
+import { ceilingScript, checkReply, frame, loadScript, WORKLOADS } from "./workloads.ts";
+
+describe("FrameSplitter", () => {
+  test("FrameSplitter reports whole frames however the stream is cut", () => {
+    const stream = new Uint8Array([
+      ...frame(2, new Uint8Array([1, 2, 3])),
+      ...frame(3, new Uint8Array(0)),
+      ...frame(4, new Uint8Array(300)),
+    ]);
+    for (const step of [1, 3, 5, 7, stream.length]) {
+      const seen: number[] = [];
+      const splitter = new FrameSplitter((type) => seen.push(type));
+      for (let i = 0; i < stream.length; i += step) splitter.push(stream.subarray(i, i + step));
+      assert.deepEqual(seen, [2, 3, 4], `chunks of ${step}`);
+    }
+  });
+
+  test("FrameSplitter with capture hands over each payload whole", () => {
+    const payloads: number[][] = [];
+    const splitter = new FrameSplitter((_type, payload) => payloads.push([...payload!]), true);
+    const stream = new Uint8Array([
+      ...frame(1, new Uint8Array([7, 8])),
+      ...frame(1, new Uint8Array([9])),
+    ]);
+    splitter.push(stream.subarray(0, 5));
+    splitter.push(stream.subarray(5));
+    assert.deepEqual(payloads, [[7, 8], [9]]);
+  });
+});
+
+describe("Histogram", () => {
+  test("Histogram.quantile() finds ranks in the linear part and among slow samples", () => {
+    const h = new Histogram();
+    for (let us = 1; us <= 100; us++) h.record(us);
+    assert.equal(h.quantile(0.5), 50);
+    assert.equal(h.quantile(0.99), 99);
+    h.record(250_000);
+    assert.equal(h.summary().maxUs, 250_000);
+    assert.equal(h.quantile(1), 250_000);
+    h.reset();
+    assert.equal(h.count, 0);
+    assert.equal(h.quantile(0.5), 0);
+  });
+});
+
+describe("workloads", () => {
+  test("every workload's ceiling reply is the reply a correct runner gives", () => {
+    for (const workload of WORKLOADS) {
+      const script = ceilingScript(workload);
+      const reply = script.reply;
+      assert.equal(reply[0], workload.callType);
+      assert.equal(checkReply(workload, reply[0]!, reply.subarray(4)), undefined, workload.name);
+      assert.equal(script.questions.length, workload.questions.length);
+      assert.equal(loadScript(workload, 7).answers.length, workload.answers.length);
+    }
+  });
+});

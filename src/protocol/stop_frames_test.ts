@@ -1,0 +1,103 @@
+// Memoised Stop frames: byte-identical to a fresh encoding, and never stale after a change.
+
+import { describe, test } from "node:test";
+import assert from "node:assert/strict";
+import {
+  decodeHttpReqCallResponse,
+  encodeHttpReqCallResponse,
+  encodeHttpReqCallResponseFrame,
+  encodeHttpRespCallResponse,
+  encodeHttpRespCallResponseFrame,
+} from "./mod.ts";
+import type { StopAction } from "./types.ts";
+
+const enc = new TextEncoder();
+
+/** The reference: header + payload of a plain (never memoised) encoding. */
+function reference(id: number, action: StopAction): Uint8Array {
+  const copy = {
+    ...action,
+    headers: action.headers?.map((e) => ({ ...e })),
+    body: action.body?.slice(),
+  };
+  const payload = encodeHttpReqCallResponse({ id, action: copy });
+  return new Uint8Array([
+    2,
+    payload.length >>> 16,
+    (payload.length >>> 8) & 0xff,
+    payload.length & 0xff,
+    ...payload,
+  ]);
+}
+
+function frozenStop(): StopAction {
+  return Object.freeze({
+    type: "stop" as const,
+    status: 403,
+    headers: [{ name: "X-Reason", value: "denied" }, { name: "Retry-After", value: "5" }],
+    body: enc.encode("go away"),
+  });
+}
+
+describe("memoised Stop frames", () => {
+  test("encodeHttpReqCallResponseFrame() gives the same bytes on every use of a frozen stop", () => {
+    const action = frozenStop();
+    for (const id of [1, 2, 0xFFFFFFFF, 0, 77, 4242, 0]) {
+      assert.deepEqual(
+        encodeHttpReqCallResponseFrame({ id, action }),
+        reference(id, action),
+        `id ${id}`,
+      );
+    }
+  });
+
+  test("encodeHttpReqCallResponseFrame() sees a changed body, header or status", () => {
+    const body = enc.encode("hello");
+    const headers = [{ name: "a", value: "1" }];
+    const action = Object.freeze({ type: "stop" as const, status: 200, headers, body });
+    for (let i = 0; i < 3; i++) encodeHttpReqCallResponseFrame({ id: 5, action });
+    body[0] = 0x4A; // "Jello"
+    let decoded = decodeHttpReqCallResponse(
+      encodeHttpReqCallResponseFrame({ id: 5, action }).subarray(4),
+    );
+    assert.equal(new TextDecoder().decode((decoded.action as StopAction).body), "Jello");
+    headers[0] = { name: "a", value: "2" };
+    decoded = decodeHttpReqCallResponse(
+      encodeHttpReqCallResponseFrame({ id: 5, action }).subarray(4),
+    );
+    assert.deepEqual((decoded.action as StopAction).headers, [{ name: "a", value: "2" }]);
+    const moved = { ...action, status: 201 };
+    assert.deepEqual(encodeHttpReqCallResponseFrame({ id: 6, action: moved }), reference(6, moved));
+  });
+
+  test("encodeHttpReqCallResponseFrame() encodes large or unfrozen stops every time", () => {
+    const big = Object.freeze({
+      type: "stop" as const,
+      status: 200,
+      body: new Uint8Array(4096).fill(1),
+    });
+    const open: StopAction = { type: "stop", status: 200, body: enc.encode("x") };
+    for (let id = 1; id < 4; id++) {
+      assert.deepEqual(encodeHttpReqCallResponseFrame({ id, action: big }), reference(id, big));
+      assert.deepEqual(encodeHttpReqCallResponseFrame({ id, action: open }), reference(id, open));
+    }
+  });
+
+  test("replies with only an id come from a template and match a fresh encoding", () => {
+    for (const id of [0, 1, 2, 0xFFFFFFFF, 0, 99]) {
+      const req = encodeHttpReqCallResponse({ id });
+      assert.deepEqual(encodeHttpReqCallResponseFrame({ id }), withHeader(2, req), `req id ${id}`);
+      const resp = encodeHttpRespCallResponse({ id });
+      assert.deepEqual(
+        encodeHttpRespCallResponseFrame({ id }),
+        withHeader(4, resp),
+        `resp id ${id}`,
+      );
+    }
+  });
+});
+
+function withHeader(type: number, payload: Uint8Array): Uint8Array {
+  const n = payload.length;
+  return new Uint8Array([type, n >>> 16, (n >>> 8) & 0xff, n & 0xff, ...payload]);
+}
