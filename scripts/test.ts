@@ -19,6 +19,7 @@ interface Tally {
   failed: number;
   skipped: number;
   failures: string[];
+  skips: string[];
 }
 
 const { values, positionals: filters } = parseArgs({
@@ -27,7 +28,7 @@ const { values, positionals: filters } = parseArgs({
   options: { quick: { type: "boolean", default: false }, only: { type: "string" } },
 });
 
-const total: Tally = { passed: 0, failed: 0, skipped: 0, failures: [] };
+const total: Tally = { passed: 0, failed: 0, skipped: 0, failures: [], skips: [] };
 mkdirSync(reportDir, { recursive: true });
 
 run("build the Node bundle", "bun", [
@@ -72,6 +73,7 @@ if (values.only !== "deno" && unitFiles.length > 0) {
   add("bun test", tallyJunit(junit, false));
 }
 
+for (const skip of total.skips) console.log(`SKIPPED: ${skip}`);
 for (const failure of total.failures) console.log(`FAILED: ${failure}`);
 console.log(`${total.passed} passed, ${total.failed} failed, ${total.skipped} skipped`);
 process.exit(total.failed === 0 ? 0 : 1);
@@ -106,6 +108,7 @@ function add(label: string, tally: Tally | undefined): void {
   total.failed += tally.failed;
   total.skipped += tally.skipped;
   total.failures.push(...tally.failures.map((name) => `${label}: ${name}`));
+  total.skips.push(...tally.skips.map((name) => `${label}: ${name}`));
 }
 
 // Counts leaf test cases of a JUnit report. Deno also lists each describe() block as a case
@@ -123,14 +126,16 @@ function tallyJunit(path: string, nestedNames: boolean): Tally | undefined {
     body: m[3] ?? "",
   }));
   const names = cases.map((c) => c.name);
-  const tally: Tally = { passed: 0, failed: 0, skipped: 0, failures: [] };
+  const tally: Tally = { passed: 0, failed: 0, skipped: 0, failures: [], skips: [] };
   for (const testCase of cases) {
     if (nestedNames && names.some((n) => n.startsWith(`${testCase.name} > `))) continue;
     if (/<failure|<error/.test(testCase.body)) {
       tally.failed++;
       tally.failures.push(`${testCase.file} ${testCase.name}`);
-    } else if (/<skipped/.test(testCase.body)) tally.skipped++;
-    else tally.passed++;
+    } else if (/<skipped/.test(testCase.body)) {
+      tally.skipped++;
+      tally.skips.push(`${testCase.file} ${testCase.name}`);
+    } else tally.passed++;
   }
   return tally;
 }

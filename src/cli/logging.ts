@@ -1,5 +1,6 @@
 // Configures LogTape for the executable: level, text or JSON lines, stdout or a file.
 import { createWriteStream } from "node:fs";
+import { inspect } from "node:util";
 import {
   configure,
   dispose,
@@ -89,7 +90,11 @@ function _escapeChar(char: string): string {
 }
 
 function _textFormat(): (record: LogRecord) => string {
-  const format = getTextFormatter();
+  // Strings go in bare (`Listening on unix:/tmp/x.sock`, not `unix:"/tmp/x.sock"`): the
+  // escaping below already keeps request data from breaking a line.
+  const format = getTextFormatter({
+    value: (value) => typeof value === "string" ? value : inspect(value, { breakLength: Infinity }),
+  });
   return (record) => `${escapeControlCharacters(format(record).trimEnd())}\n`;
 }
 

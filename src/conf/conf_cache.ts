@@ -2,12 +2,13 @@
 
 /** A source of the current time in milliseconds; injected so tests never sleep. */
 export interface Clock {
-  /** Milliseconds since some fixed origin (e.g. `Date.now()`). */
+  /** Milliseconds since some fixed origin (e.g. `performance.now()`). */
   now(): number;
 }
 
 /** The wall clock. */
-export const SYSTEM_CLOCK: Clock = { now: () => Date.now() };
+// Monotonic, so a wall-clock jump neither expires every conf nor keeps dead ones.
+export const SYSTEM_CLOCK: Clock = { now: () => performance.now() };
 
 /** Options of {@linkcode ConfCache}. */
 export interface ConfCacheOptions {

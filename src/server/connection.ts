@@ -63,7 +63,7 @@ export class ConnectionState {
   busy = false;
   /** The `id` of the call being handled, for log lines. */
   requestId = 0;
-  /** When the current call must be finished (ms, clock of `Date.now()`); 0 when idle. */
+  /** When the current call must be finished (ms on the monotonic `performance.now()` clock); 0 when idle. */
   deadlineAt = 0;
   #call: _CallChannel | undefined;
 
@@ -91,7 +91,7 @@ export class ConnectionState {
    * a chain that returns synchronously is over before any timer could fire.
    */
   startDeadline(timeoutMs: number): void {
-    this.deadlineAt = Date.now() + timeoutMs;
+    this.deadlineAt = performance.now() + timeoutMs;
   }
 
   /**

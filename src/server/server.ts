@@ -169,7 +169,7 @@ export class RunnerServer {
   }
 
   #expireCalls(): void {
-    const now = Date.now();
+    const now = performance.now();
     for (const state of this.#connections.keys()) {
       if (state.deadlineAt !== 0 && state.deadlineAt <= now) {
         state.expire(this.#context.callTimeoutMs);
