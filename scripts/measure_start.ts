@@ -97,7 +97,7 @@ async function _measureOnce(
   });
   try {
     while (true) {
-      if (await _accepts(socketPath)) break;
+      if (await socketAccepts(socketPath)) break;
       if (exited !== undefined) {
         throw new StartMeasurementError(
           `${command[0]} exited with code ${exited.code} before listening`,
@@ -123,7 +123,8 @@ async function _measureOnce(
   }
 }
 
-function _accepts(path: string): Promise<boolean> {
+/** Whether a unix socket at `path` accepts a connection now (the connection is closed at once). */
+export function socketAccepts(path: string): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = net.createConnection({ path });
     socket.once("connect", () => {

@@ -9,13 +9,12 @@
 import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
-import net from "node:net";
 import os from "node:os";
 import { join } from "node:path";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { measureStartToListening } from "../measure_start.ts";
+import { measureStartToListening, socketAccepts } from "../measure_start.ts";
 import type { LoadResult } from "./loadgen.ts";
 import { type MemoryInfo, memoryInfo } from "./proc.ts";
 import { WORKLOADS } from "./workloads.ts";
@@ -251,7 +250,7 @@ async function _startServer(command: string[], socket: string): Promise<Server> 
   let gone = false;
   exited.then(() => gone = true);
   const started = performance.now();
-  while (!(await _accepts(socket))) {
+  while (!(await socketAccepts(socket))) {
     if (gone) throw new Error(`${command.join(" ")} exited before listening:\n${stderr}`);
     if (performance.now() - started > 15_000) {
       child.kill("SIGKILL");
@@ -270,20 +269,6 @@ async function _startServer(command: string[], socket: string): Promise<Server> 
       clearTimeout(timer);
     },
   };
-}
-
-function _accepts(path: string): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = net.createConnection({ path });
-    socket.once("connect", () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once("error", () => {
-      socket.destroy();
-      resolve(false);
-    });
-  });
 }
 
 /** Runs the load generator (its own Bun process) against `server`. */

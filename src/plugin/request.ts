@@ -9,11 +9,10 @@ import {
 } from "../protocol/types.ts";
 import { RequestArgs } from "./args.ts";
 import type { CallOptions } from "./chain.ts";
-import { ExtraInfoQueue } from "./extra_info.ts";
+import { CallExtraInfo } from "./extra_info.ts";
 import { HeaderMap } from "./headers.ts";
 import { formatIp } from "./ip.ts";
 
-const DECODER = new TextDecoder();
 const ENCODER = new TextEncoder();
 
 /**
@@ -50,10 +49,8 @@ export class PluginRequest {
   #headers: HeaderMap | undefined;
   #args: RequestArgs | undefined;
   #respHeaders: HeaderMap | undefined;
-  #vars: Map<string, Promise<string | undefined>> | undefined;
-  #body: Promise<Uint8Array | undefined> | undefined;
   #newBody: Uint8Array | undefined;
-  #queue: ExtraInfoQueue | undefined;
+  #extraInfo: CallExtraInfo | undefined;
 
   /** Wraps a decoded HttpReqCall; the chain builds one per call. */
   constructor(raw: HttpReqCallRequest, options: CallOptions) {
@@ -109,29 +106,22 @@ export class PluginRequest {
 
   /** An APISIX variable as text (ExtraInfo Var, once per name); `undefined` when unknown or unset. */
   var(name: string): Promise<string | undefined> {
-    const vars = this.#vars ??= new Map();
-    let value = vars.get(name);
-    if (value === undefined) {
-      value = this.#ask().ask({ type: "var", name }).then(_decodeOptional);
-      vars.set(name, value);
-    }
-    return value;
+    return this.#ask().var(name);
   }
 
   /** The request body (ExtraInfo ReqBody, asked at most once); `undefined` when there is none (e.g. GET). */
   body(): Promise<Uint8Array | undefined> {
-    return this.#body ??= this.#ask().ask({ type: "reqBody" });
+    return this.#ask().body();
   }
 
   /** The request body as UTF-8 text; `""` when there is none. */
-  async text(): Promise<string> {
-    const body = await this.body();
-    return body === undefined ? "" : DECODER.decode(body);
+  text(): Promise<string> {
+    return this.#ask().text();
   }
 
   /** The request body parsed as JSON; throws `SyntaxError` when absent or not JSON. */
-  async json<T = unknown>(): Promise<T> {
-    return JSON.parse(await this.text()) as T;
+  json<T = unknown>(): Promise<T> {
+    return this.#ask().json<T>();
   }
 
   /** Replaces the body sent upstream. An empty body is no change (APISIX ignores it). */
@@ -159,13 +149,9 @@ export class PluginRequest {
     return { type: "rewrite", path, headers, args, respHeaders, body };
   }
 
-  #ask(): ExtraInfoQueue {
-    return this.#queue ??= new ExtraInfoQueue(this.#options);
+  #ask(): CallExtraInfo {
+    return this.#extraInfo ??= new CallExtraInfo(this.#options, "reqBody");
   }
-}
-
-function _decodeOptional(bytes: Uint8Array | undefined): string | undefined {
-  return bytes === undefined ? undefined : DECODER.decode(bytes);
 }
 
 function _headerChanges(original: readonly TextEntry[], now: HeaderMap): TextEntry[] | undefined {

@@ -2,10 +2,9 @@
 
 import type { HttpRespCallRequest, HttpRespCallResponse, TextEntry } from "../protocol/types.ts";
 import type { CallOptions } from "./chain.ts";
-import { ExtraInfoQueue } from "./extra_info.ts";
+import { CallExtraInfo } from "./extra_info.ts";
 import { HeaderMap } from "./headers.ts";
 
-const DECODER = new TextDecoder();
 const ENCODER = new TextEncoder();
 
 /**
@@ -48,10 +47,8 @@ export class PluginResponse {
   #options: CallOptions;
   #status: number;
   #headers: HeaderMap | undefined;
-  #vars: Map<string, Promise<string | undefined>> | undefined;
-  #body: Promise<Uint8Array | undefined> | undefined;
   #newBody: Uint8Array | undefined;
-  #queue: ExtraInfoQueue | undefined;
+  #extraInfo: CallExtraInfo | undefined;
 
   /** Wraps a decoded HttpRespCall; the chain builds one per call. */
   constructor(raw: HttpRespCallRequest, options: CallOptions) {
@@ -89,31 +86,22 @@ export class PluginResponse {
 
   /** An APISIX variable as text (ExtraInfo Var, once per name); `undefined` when unknown. */
   var(name: string): Promise<string | undefined> {
-    const vars = this.#vars ??= new Map();
-    let value = vars.get(name);
-    if (value === undefined) {
-      value = this.#ask().ask({ type: "var", name }).then((bytes) =>
-        bytes === undefined ? undefined : DECODER.decode(bytes)
-      );
-      vars.set(name, value);
-    }
-    return value;
+    return this.#ask().var(name);
   }
 
   /** The upstream body (ExtraInfo RespBody, asked at most once); `undefined` when empty. */
   body(): Promise<Uint8Array | undefined> {
-    return this.#body ??= this.#ask().ask({ type: "respBody" });
+    return this.#ask().body();
   }
 
   /** The upstream body as UTF-8 text; `""` when empty. */
-  async text(): Promise<string> {
-    const body = await this.body();
-    return body === undefined ? "" : DECODER.decode(body);
+  text(): Promise<string> {
+    return this.#ask().text();
   }
 
   /** The upstream body parsed as JSON; throws `SyntaxError` when empty or not JSON. */
-  async json<T = unknown>(): Promise<T> {
-    return JSON.parse(await this.text()) as T;
+  json<T = unknown>(): Promise<T> {
+    return this.#ask().json<T>();
   }
 
   /** Replaces the body sent to the client. An empty body keeps the upstream one. */
@@ -134,8 +122,8 @@ export class PluginResponse {
     return { status, headers, body };
   }
 
-  #ask(): ExtraInfoQueue {
-    return this.#queue ??= new ExtraInfoQueue(this.#options);
+  #ask(): CallExtraInfo {
+    return this.#extraInfo ??= new CallExtraInfo(this.#options, "respBody");
   }
 }
 
