@@ -48,5 +48,16 @@ export {
 export { runRunner } from "./src/cli/main.ts";
 export type { RunRunnerOptions } from "./src/cli/main.ts";
 export { bundledPlugins } from "./plugins/mod.ts";
-export type { StopAction, TextEntry } from "./src/protocol/types.ts";
+export type {
+  Action,
+  ExtraInfoRequest,
+  HttpReqCallRequest,
+  HttpRespCallRequest,
+  HttpRespCallResponse,
+  Method,
+  RewriteAction,
+  StopAction,
+  TextEntry,
+} from "./src/protocol/types.ts";
+export type { ExtraInfoChannel } from "./src/plugin/chain.ts";
 export { VERSION } from "./src/version.ts";

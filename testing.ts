@@ -22,3 +22,14 @@
  * @module
  */
 export * from "./src/testing/mod.ts";
+export type {
+  Action,
+  ExtraInfoChannel,
+  ExtraInfoRequest,
+  HttpReqCallRequest,
+  HttpRespCallRequest,
+  HttpRespCallResponse,
+  Method,
+  RewriteAction,
+  StopAction,
+} from "./mod.ts";

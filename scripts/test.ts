@@ -41,6 +41,12 @@ run("build the Node bundle", "bun", [
 if (!values.quick) {
   check("deno fmt --check", "deno", ["fmt", "--check"]);
   check("deno lint", "deno", ["lint"]);
+  check("deno doc --lint (public API documented)", "deno", [
+    "doc",
+    "--lint",
+    "mod.ts",
+    "testing.ts",
+  ]);
   check("deno check", "deno", ["check", ...tsFiles().filter((f) => !f.startsWith("dist/"))]);
 }
 

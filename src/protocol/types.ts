@@ -33,8 +33,26 @@ export const MAX_PAYLOAD_SIZE = 0xFFFFFF;
 /** Size of the frame header: 1 type byte + 3 length bytes (big-endian). */
 export const FRAME_HEADER_SIZE = 4;
 
-/** `A6.Method` enum, indexed by its wire value. */
-export const METHODS = [
+/** An HTTP method APISIX can send (the names of the `A6.Method` enum). */
+export type Method =
+  | "GET"
+  | "HEAD"
+  | "POST"
+  | "PUT"
+  | "DELETE"
+  | "MKCOL"
+  | "COPY"
+  | "MOVE"
+  | "OPTIONS"
+  | "PROPFIND"
+  | "PROPPATCH"
+  | "LOCK"
+  | "UNLOCK"
+  | "PATCH"
+  | "TRACE";
+
+/** `A6.Method` enum: each method at the index of its wire value. */
+export const METHODS: readonly Method[] = Object.freeze([
   "GET",
   "HEAD",
   "POST",
@@ -50,10 +68,7 @@ export const METHODS = [
   "UNLOCK",
   "PATCH",
   "TRACE",
-] as const;
-
-/** An HTTP method APISIX can send. */
-export type Method = typeof METHODS[number];
+]);
 
 /**
  * `A6.TextEntry`: a name with an optional value. An absent value (`undefined`)
@@ -61,7 +76,9 @@ export type Method = typeof METHODS[number];
  * query args it means `?flag` without `=`.
  */
 export interface TextEntry {
+  /** `name`: a header, arg or plugin name. */
   readonly name: string;
+  /** `value`; `undefined` when absent on the wire. */
   readonly value?: string | undefined;
 }
 
@@ -101,9 +118,11 @@ export interface HttpReqCallRequest {
 
 /** `A6.HTTPReqCall.Stop`: answer the client now. */
 export interface StopAction {
+  /** Discriminant of {@linkcode Action}. */
   readonly type: "stop";
   /** `status`; 0 means 200 to APISIX. */
   readonly status: number;
+  /** Response headers: the first entry of a name sets it, later ones append. */
   readonly headers?: readonly TextEntry[] | undefined;
   /** Only sent when non-empty: APISIX ignores an empty body. */
   readonly body?: Uint8Array | undefined;
@@ -111,7 +130,9 @@ export interface StopAction {
 
 /** `A6.HTTPReqCall.Rewrite`: continue upstream with these changes. */
 export interface RewriteAction {
+  /** Discriminant of {@linkcode Action}. */
   readonly type: "rewrite";
+  /** New upstream path, decoded (APISIX escapes it); never a query string. */
   readonly path?: string | undefined;
   /** Each entry sets a request header; an entry without value deletes it. */
   readonly headers?: readonly TextEntry[] | undefined;
@@ -119,6 +140,7 @@ export interface RewriteAction {
   readonly args?: readonly TextEntry[] | undefined;
   /** Headers added to the client response. */
   readonly respHeaders?: readonly TextEntry[] | undefined;
+  /** Replaces the request body sent upstream; only sent when non-empty. */
   readonly body?: Uint8Array | undefined;
 }
 
@@ -144,16 +166,19 @@ export interface ExtraInfoResponse {
 
 /** `A6.HTTPRespCall.Req`: the upstream response, for `ext-plugin-post-resp`. */
 export interface HttpRespCallRequest {
+  /** `id` (default 0). */
   readonly id: number;
   /** Upstream status (default 0). */
   readonly status: number;
   /** Upstream headers in their original case, one entry per value; empty when absent. */
   readonly headers: readonly TextEntry[];
+  /** `conf_token` of the post-resp conf (default 0). */
   readonly confToken: number;
 }
 
 /** `A6.HTTPRespCall.Resp`. */
 export interface HttpRespCallResponse {
+  /** Echo of the call id (APISIX does not check it). */
   readonly id: number;
   /** Non-zero replaces the client status; 0 keeps the upstream one. */
   readonly status?: number | undefined;

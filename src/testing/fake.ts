@@ -28,6 +28,7 @@ export interface FakeExtraInfoInit {
 
 /** A fake request for the request phase. */
 export interface FakeRequestInit extends FakeExtraInfoInit {
+  /** Call id; default 1. */
   readonly id?: number | undefined;
   /** Client address as text, IPv4 or IPv6; default `"127.0.0.1"`. */
   readonly srcIp?: string | undefined;
@@ -37,11 +38,13 @@ export interface FakeRequestInit extends FakeExtraInfoInit {
   readonly path?: string | undefined;
   /** Header names are lower-cased like APISIX does. */
   readonly headers?: HeaderInit | undefined;
+  /** Query args; `null` is a valueless `?flag`. */
   readonly args?: FakeArgsInit | undefined;
 }
 
 /** A fake upstream response for the response phase. */
 export interface FakeResponseInit extends FakeExtraInfoInit {
+  /** Call id; default 1. */
   readonly id?: number | undefined;
   /** Upstream status; default 200. */
   readonly status?: number | undefined;

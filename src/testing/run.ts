@@ -27,6 +27,7 @@ export type ConfInput = string | Record<string, unknown> | readonly unknown[];
 
 /** One plugin of a chain with its conf. */
 export interface ChainStep {
+  /** The plugin to run. */
   readonly plugin: AnyPlugin;
   /** Default `"{}"`. */
   readonly conf?: ConfInput | undefined;
