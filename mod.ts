@@ -34,6 +34,7 @@ export { responseToStop, stop } from "./src/plugin/stop.ts";
 export type { StopInit } from "./src/plugin/stop.ts";
 export type { PluginRequest } from "./src/plugin/request.ts";
 export type { PluginResponse } from "./src/plugin/response.ts";
+export { CallView } from "./src/plugin/extra_info.ts";
 export { HeaderMap } from "./src/plugin/headers.ts";
 export type { HeaderInit } from "./src/plugin/headers.ts";
 export { RequestArgs } from "./src/plugin/args.ts";

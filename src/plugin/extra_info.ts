@@ -1,7 +1,8 @@
-// Serialises the ExtraInfo questions of one call: APISIX answers strictly one at a time.
+// ExtraInfo of one call: questions serialised (APISIX answers one at a time), and the views on them.
 
 import type { ExtraInfoRequest } from "../protocol/types.ts";
-import { type CallOptions, type ExtraInfoChannel, isCallAborted } from "./chain.ts";
+// Type-only: chain.ts imports the views built on this module, so a value import would be a cycle.
+import type { CallOptions, ExtraInfoChannel } from "./chain.ts";
 
 /**
  * Wraps a call's {@linkcode ExtraInfoChannel} so that questions asked
@@ -22,7 +23,9 @@ export class ExtraInfoQueue {
   /** Asks `question` after every earlier question of this call was answered. */
   ask(question: ExtraInfoRequest): Promise<Uint8Array | undefined> {
     const run = () => {
-      if (isCallAborted(this.#options)) return Promise.reject(this.#options.signal.reason);
+      if (this.#options.aborted ?? this.#options.signal.aborted) {
+        return Promise.reject(this.#options.signal.reason);
+      }
       return this.#channel.ask(question);
     };
     let result: Promise<Uint8Array | undefined>;
@@ -45,35 +48,49 @@ function _ignore(): void {}
 const _DECODER = new TextDecoder();
 
 /**
- * What a call's view (request or response) asks APISIX for: variables by name
- * and the one body of its phase, each asked at most once per call and cached.
+ * What the request and response views share: the call's abort signal and the
+ * ExtraInfo questions of the phase (variables by name and the one body), each
+ * asked at most once per call and cached. Each costs one round trip to APISIX.
  */
-export class CallExtraInfo {
-  #queue: ExtraInfoQueue;
+export class CallView {
+  #options: CallOptions;
   #bodyQuestion: ExtraInfoRequest;
+  #queue: ExtraInfoQueue | undefined;
   #vars: Map<string, Promise<string | undefined>> | undefined;
   #body: Promise<Uint8Array | undefined> | undefined;
 
   /** Serves one call; `body` names the ExtraInfo question that fetches the phase's body. */
   constructor(options: CallOptions, body: "reqBody" | "respBody") {
-    this.#queue = new ExtraInfoQueue(options);
-    this.#bodyQuestion = { type: body };
+    this.#options = options;
+    this.#bodyQuestion = body === "reqBody" ? _REQ_BODY : _RESP_BODY;
   }
 
-  /** A variable as text; `undefined` when APISIX answers without a result. */
+  /** Fires at the call deadline, when APISIX closes the connection, or when the call failed. */
+  get signal(): AbortSignal {
+    return this.#options.signal;
+  }
+
+  /**
+   * An APISIX variable as text (ExtraInfo Var, once per name): nginx variables
+   * and APISIX ones such as `route_id`; `undefined` when unknown or unset.
+   */
   var(name: string): Promise<string | undefined> {
     const vars = this.#vars ??= new Map();
     let value = vars.get(name);
     if (value === undefined) {
-      value = this.#queue.ask({ type: "var", name }).then(_decodeOptional);
+      value = this.#ask().ask({ type: "var", name }).then(_decodeOptional);
       vars.set(name, value);
     }
     return value;
   }
 
-  /** The body; `undefined` when APISIX answers without a result. */
+  /**
+   * The body of this phase, asked at most once: the request body for request
+   * filters (ExtraInfo ReqBody), the upstream body for response filters
+   * (ExtraInfo RespBody); `undefined` when there is none (e.g. a GET).
+   */
   body(): Promise<Uint8Array | undefined> {
-    return this.#body ??= this.#queue.ask(this.#bodyQuestion);
+    return this.#body ??= this.#ask().ask(this.#bodyQuestion);
   }
 
   /** The body as UTF-8 text; `""` when there is none. */
@@ -83,10 +100,17 @@ export class CallExtraInfo {
   }
 
   /** The body parsed as JSON; throws `SyntaxError` when absent or not JSON. */
-  async json<T>(): Promise<T> {
+  async json<T = unknown>(): Promise<T> {
     return JSON.parse(await this.text()) as T;
   }
+
+  #ask(): ExtraInfoQueue {
+    return this.#queue ??= new ExtraInfoQueue(this.#options);
+  }
 }
+
+const _REQ_BODY: ExtraInfoRequest = Object.freeze({ type: "reqBody" });
+const _RESP_BODY: ExtraInfoRequest = Object.freeze({ type: "respBody" });
 
 function _decodeOptional(bytes: Uint8Array | undefined): string | undefined {
   return bytes === undefined ? undefined : _DECODER.decode(bytes);

@@ -9,7 +9,7 @@ import {
 } from "../protocol/types.ts";
 import { RequestArgs } from "./args.ts";
 import type { CallOptions } from "./chain.ts";
-import { CallExtraInfo } from "./extra_info.ts";
+import { CallView } from "./extra_info.ts";
 import { HeaderMap } from "./headers.ts";
 import { formatIp } from "./ip.ts";
 
@@ -41,21 +41,19 @@ const ENCODER = new TextEncoder();
  * });
  * ```
  */
-export class PluginRequest {
+export class PluginRequest extends CallView {
   #raw: HttpReqCallRequest;
-  #options: CallOptions;
   #path: string | undefined;
   #pathSet = false;
   #headers: HeaderMap | undefined;
   #args: RequestArgs | undefined;
   #respHeaders: HeaderMap | undefined;
   #newBody: Uint8Array | undefined;
-  #extraInfo: CallExtraInfo | undefined;
 
   /** Wraps a decoded HttpReqCall; the chain builds one per call. */
   constructor(raw: HttpReqCallRequest, options: CallOptions) {
+    super(options, "reqBody");
     this.#raw = raw;
-    this.#options = options;
   }
 
   /** The call id APISIX gave this request (for logs). */
@@ -99,31 +97,6 @@ export class PluginRequest {
     return this.#respHeaders ??= new HeaderMap();
   }
 
-  /** Fires at the call deadline or when APISIX closes the connection. */
-  get signal(): AbortSignal {
-    return this.#options.signal;
-  }
-
-  /** An APISIX variable as text (ExtraInfo Var, once per name); `undefined` when unknown or unset. */
-  var(name: string): Promise<string | undefined> {
-    return this.#ask().var(name);
-  }
-
-  /** The request body (ExtraInfo ReqBody, asked at most once); `undefined` when there is none (e.g. GET). */
-  body(): Promise<Uint8Array | undefined> {
-    return this.#ask().body();
-  }
-
-  /** The request body as UTF-8 text; `""` when there is none. */
-  text(): Promise<string> {
-    return this.#ask().text();
-  }
-
-  /** The request body parsed as JSON; throws `SyntaxError` when absent or not JSON. */
-  json<T = unknown>(): Promise<T> {
-    return this.#ask().json<T>();
-  }
-
   /** Replaces the body sent upstream. An empty body is no change (APISIX ignores it). */
   setBody(body: string | Uint8Array): void {
     this.#newBody = typeof body === "string" ? ENCODER.encode(body) : body;
@@ -147,10 +120,6 @@ export class PluginRequest {
       respHeaders === undefined && body === undefined
     ) return undefined;
     return { type: "rewrite", path, headers, args, respHeaders, body };
-  }
-
-  #ask(): CallExtraInfo {
-    return this.#extraInfo ??= new CallExtraInfo(this.#options, "reqBody");
   }
 }
 

@@ -2,7 +2,7 @@
 
 import type { HttpRespCallRequest, HttpRespCallResponse, TextEntry } from "../protocol/types.ts";
 import type { CallOptions } from "./chain.ts";
-import { CallExtraInfo } from "./extra_info.ts";
+import { CallView } from "./extra_info.ts";
 import { HeaderMap } from "./headers.ts";
 
 const ENCODER = new TextEncoder();
@@ -42,18 +42,16 @@ export const HOP_BY_HOP_HEADERS: ReadonlySet<string> = new Set([
  * });
  * ```
  */
-export class PluginResponse {
+export class PluginResponse extends CallView {
   #raw: HttpRespCallRequest;
-  #options: CallOptions;
   #status: number;
   #headers: HeaderMap | undefined;
   #newBody: Uint8Array | undefined;
-  #extraInfo: CallExtraInfo | undefined;
 
   /** Wraps a decoded HttpRespCall; the chain builds one per call. */
   constructor(raw: HttpRespCallRequest, options: CallOptions) {
+    super(options, "respBody");
     this.#raw = raw;
-    this.#options = options;
     this.#status = raw.status;
   }
 
@@ -79,31 +77,6 @@ export class PluginResponse {
     return this.#headers ??= HeaderMap.fromEntries(this.#raw.headers);
   }
 
-  /** Fires at the call deadline or when APISIX closes the connection. */
-  get signal(): AbortSignal {
-    return this.#options.signal;
-  }
-
-  /** An APISIX variable as text (ExtraInfo Var, once per name); `undefined` when unknown. */
-  var(name: string): Promise<string | undefined> {
-    return this.#ask().var(name);
-  }
-
-  /** The upstream body (ExtraInfo RespBody, asked at most once); `undefined` when empty. */
-  body(): Promise<Uint8Array | undefined> {
-    return this.#ask().body();
-  }
-
-  /** The upstream body as UTF-8 text; `""` when empty. */
-  text(): Promise<string> {
-    return this.#ask().text();
-  }
-
-  /** The upstream body parsed as JSON; throws `SyntaxError` when empty or not JSON. */
-  json<T = unknown>(): Promise<T> {
-    return this.#ask().json<T>();
-  }
-
   /** Replaces the body sent to the client. An empty body keeps the upstream one. */
   setBody(body: string | Uint8Array): void {
     this.#newBody = typeof body === "string" ? ENCODER.encode(body) : body;
@@ -120,10 +93,6 @@ export class PluginResponse {
       : undefined;
     if (status === undefined && headers === undefined && body === undefined) return {};
     return { status, headers, body };
-  }
-
-  #ask(): CallExtraInfo {
-    return this.#extraInfo ??= new CallExtraInfo(this.#options, "respBody");
   }
 }
 
