@@ -1,5 +1,10 @@
 // Case-insensitive, multi-value, ordered header list used by the request and response views.
 
+import {
+  stableTextEntry,
+  textEntryHasValue,
+  textEntryLowerName,
+} from "../protocol/lazy_text_entries.ts";
 import type { TextEntry } from "../protocol/types.ts";
 
 /** Anything {@linkcode HeaderMap.from} accepts: a record, pairs, or another map. */
@@ -21,9 +26,9 @@ export type HeaderInit =
  * ```
  */
 export class HeaderMap implements Iterable<[string, string]> {
-  #names: string[] = [];
+  /** One entry per value (a value of the source entries is decoded when first read). */
+  #entries: TextEntry[] = [];
   #lower: string[] = [];
-  #values: string[] = [];
   /** Lower-case names given to a mutator, in first-call order; `undefined` until the first. */
   #changed: string[] | undefined;
 
@@ -32,10 +37,9 @@ export class HeaderMap implements Iterable<[string, string]> {
     const map = new HeaderMap();
     for (let i = 0; i < entries.length; i++) {
       const entry = entries[i]!;
-      if (entry.value === undefined) continue;
-      map.#names.push(entry.name);
-      map.#lower.push(entry.name.toLowerCase());
-      map.#values.push(entry.value);
+      if (!textEntryHasValue(entry)) continue;
+      map.#entries.push(stableTextEntry(entry));
+      map.#lower.push(textEntryLowerName(entry));
     }
     return map;
   }
@@ -72,7 +76,7 @@ export class HeaderMap implements Iterable<[string, string]> {
 
   /** Number of entries (one per value). */
   get size(): number {
-    return this.#names.length;
+    return this.#entries.length;
   }
 
   /** All values of `name` joined with `", "`, or `undefined` when absent. */
@@ -81,7 +85,8 @@ export class HeaderMap implements Iterable<[string, string]> {
     let result: string | undefined;
     for (let i = 0; i < this.#lower.length; i++) {
       if (this.#lower[i] !== lower) continue;
-      result = result === undefined ? this.#values[i]! : `${result}, ${this.#values[i]}`;
+      const value = this.#entries[i]!.value!;
+      result = result === undefined ? value : `${result}, ${value}`;
     }
     return result;
   }
@@ -91,7 +96,7 @@ export class HeaderMap implements Iterable<[string, string]> {
     const lower = name.toLowerCase();
     const result: string[] = [];
     for (let i = 0; i < this.#lower.length; i++) {
-      if (this.#lower[i] === lower) result.push(this.#values[i]!);
+      if (this.#lower[i] === lower) result.push(this.#entries[i]!.value!);
     }
     return result;
   }
@@ -130,7 +135,10 @@ export class HeaderMap implements Iterable<[string, string]> {
 
   /** Entries as `[name, value]`, one per value, names in their stored case. */
   *entries(): IterableIterator<[string, string]> {
-    for (let i = 0; i < this.#names.length; i++) yield [this.#names[i]!, this.#values[i]!];
+    for (let i = 0; i < this.#entries.length; i++) {
+      const entry = this.#entries[i]!;
+      yield [entry.name, entry.value!];
+    }
   }
 
   /** Same as {@linkcode HeaderMap.entries}. */
@@ -140,31 +148,36 @@ export class HeaderMap implements Iterable<[string, string]> {
 
   /** Distinct lower-case names, in first-seen order. */
   names(): string[] {
-    return [...new Set(this.#lower)];
+    const lower = this.#lower;
+    if (lower.length > 32) return [...new Set(lower)];
+    const result: string[] = [];
+    for (let i = 0; i < lower.length; i++) {
+      if (!result.includes(lower[i]!)) result.push(lower[i]!);
+    }
+    return result;
   }
 
   /** The entries as protocol text entries, optionally without some lower-case names. */
   toTextEntries(exclude?: ReadonlySet<string>): TextEntry[] {
     const result: TextEntry[] = [];
-    for (let i = 0; i < this.#names.length; i++) {
+    for (let i = 0; i < this.#entries.length; i++) {
       if (exclude !== undefined && exclude.has(this.#lower[i]!)) continue;
-      result.push({ name: this.#names[i]!, value: this.#values[i]! });
+      const entry = this.#entries[i]!;
+      result.push({ name: entry.name, value: entry.value! });
     }
     return result;
   }
 
   #push(name: string, value: string, lower: string = name.toLowerCase()): void {
-    this.#names.push(name);
+    this.#entries.push({ name, value });
     this.#lower.push(lower);
-    this.#values.push(value);
   }
 
   #remove(lower: string): void {
     for (let i = this.#lower.length - 1; i >= 0; i--) {
       if (this.#lower[i] !== lower) continue;
-      this.#names.splice(i, 1);
+      this.#entries.splice(i, 1);
       this.#lower.splice(i, 1);
-      this.#values.splice(i, 1);
     }
   }
 }

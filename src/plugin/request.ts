@@ -7,6 +7,8 @@ import {
   type RewriteAction,
   type TextEntry,
 } from "../protocol/types.ts";
+import { lazyRequestHeaders } from "../protocol/http_req_call.ts";
+import { textEntryHasValue, textEntryLowerName } from "../protocol/lazy_text_entries.ts";
 import { RequestArgs } from "./args.ts";
 import type { CallOptions } from "./chain.ts";
 import { CallView } from "./extra_info.ts";
@@ -84,7 +86,7 @@ export class PluginRequest extends CallView {
 
   /** Request headers (lower-case names from APISIX; lookups are case-insensitive). */
   get headers(): HeaderMap {
-    return this.#headers ??= HeaderMap.fromEntries(this.#raw.headers);
+    return this.#headers ??= HeaderMap.fromEntries(lazyRequestHeaders(this.#raw));
   }
 
   /** Query args; `null` values are valueless (`?flag`). */
@@ -106,7 +108,7 @@ export class PluginRequest extends CallView {
   toRewrite(): RewriteAction | undefined {
     const path = this.#pathSet && this.#path !== this.#raw.path ? this.#path : undefined;
     const headers = this.#headers?.touched
-      ? _headerChanges(this.#raw.headers, this.#headers)
+      ? _headerChanges(lazyRequestHeaders(this.#raw), this.#headers)
       : undefined;
     const args = this.#args?.toRewriteEntries();
     const respHeaders = this.#respHeaders !== undefined && this.#respHeaders.size > 0
@@ -127,18 +129,24 @@ function _headerChanges(original: readonly TextEntry[], now: HeaderMap): TextEnt
   // Only names a mutator saw can differ; list them the way APISIX would see them change:
   // names of the original request first (in its order), then new ones (in their order).
   const changed = now.changedNames();
+  // Lower-case names of the original entries that have a value (undefined for the others).
+  const lowers: (string | undefined)[] = new Array(original.length);
+  for (let i = 0; i < original.length; i++) {
+    const entry = original[i]!;
+    lowers[i] = textEntryHasValue(entry) ? textEntryLowerName(entry) : undefined;
+  }
   let ordered: readonly string[] = changed;
   if (changed.length > 1) {
-    const later = now.names();
-    const rank = (name: string) => {
-      const i = _firstIndex(original, name);
-      return i >= 0 ? i : original.length + later.indexOf(name);
-    };
-    ordered = [...changed].sort((a, b) => rank(a) - rank(b));
+    let later: string[] | undefined;
+    const ranks = changed.map((name) => {
+      const i = lowers.indexOf(name);
+      return i >= 0 ? i : original.length + (later ??= now.names()).indexOf(name);
+    });
+    ordered = _sortByRank(changed, ranks);
   }
   let result: TextEntry[] | undefined;
   for (const name of ordered) {
-    const before = _valuesOf(original, name);
+    const before = _valuesOf(original, lowers, name);
     const after = now.getAll(name);
     if (before.length === after.length && before.every((v, i) => v === after[i])) continue;
     result ??= [];
@@ -147,21 +155,39 @@ function _headerChanges(original: readonly TextEntry[], now: HeaderMap): TextEnt
   return result;
 }
 
-/** Index of the first entry with a value named `lower` (case-insensitively), or -1. */
-function _firstIndex(entries: readonly TextEntry[], lower: string): number {
-  for (let i = 0; i < entries.length; i++) {
-    const entry = entries[i]!;
-    if (entry.value !== undefined && entry.name.toLowerCase() === lower) return i;
+/** `names` sorted by `ranks` (same indexes), stably: a copy, `names` is not changed. */
+function _sortByRank(names: readonly string[], ranks: readonly number[]): string[] {
+  const n = names.length;
+  if (n > 16) {
+    const order = names.map((_, i) => i).sort((a, b) => ranks[a]! - ranks[b]!);
+    return order.map((i) => names[i]!);
   }
-  return -1;
+  const sorted = names.slice();
+  const keys = ranks.slice();
+  for (let i = 1; i < n; i++) {
+    const name = sorted[i]!;
+    const key = keys[i]!;
+    let j = i - 1;
+    while (j >= 0 && keys[j]! > key) {
+      sorted[j + 1] = sorted[j]!;
+      keys[j + 1] = keys[j]!;
+      j--;
+    }
+    sorted[j + 1] = name;
+    keys[j + 1] = key;
+  }
+  return sorted;
 }
 
-/** The values of the entries named `lower` (case-insensitively), in order. */
-function _valuesOf(entries: readonly TextEntry[], lower: string): string[] {
+/** The values of the entries whose lower-case name (in `lowers`) is `lower`, in order. */
+function _valuesOf(
+  entries: readonly TextEntry[],
+  lowers: readonly (string | undefined)[],
+  lower: string,
+): string[] {
   const values: string[] = [];
   for (let i = 0; i < entries.length; i++) {
-    const entry = entries[i]!;
-    if (entry.value !== undefined && entry.name.toLowerCase() === lower) values.push(entry.value);
+    if (lowers[i] === lower) values.push(entries[i]!.value!);
   }
   return values;
 }

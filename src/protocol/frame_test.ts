@@ -38,6 +38,9 @@ function fakeConn(input: Uint8Array): Connection & { writes: Uint8Array[][] } {
     serveFrames(): Promise<void> {
       return Promise.reject(new Error("fakeConn does not serve frames"));
     },
+    readFrame(): Promise<never> {
+      return Promise.reject(new Error("fakeConn does not read whole frames"));
+    },
     close() {},
     closed: Promise.resolve(),
   };

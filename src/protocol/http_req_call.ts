@@ -18,6 +18,7 @@ import {
   u32,
   vectorLength,
 } from "./table_reader.ts";
+import { decodeLazyTextEntries } from "./lazy_text_entries.ts";
 import { idOnlyReplies, stopFrameFromTemplate } from "./stop_frames.ts";
 import { createBytes, createTextEntries, encodeFrame, encodePayload } from "./table_writer.ts";
 import {
@@ -52,6 +53,7 @@ class _HttpReqCallRequestView implements HttpReqCallRequest {
   #path: string | undefined;
   #args: readonly TextEntry[] | undefined;
   #headers: readonly TextEntry[] | undefined;
+  #lazyHeaders: readonly TextEntry[] | undefined;
 
   constructor(payload: Uint8Array, t: number) {
     this.#payload = payload;
@@ -93,6 +95,27 @@ class _HttpReqCallRequestView implements HttpReqCallRequest {
       ? []
       : decodeTextEntries(this.#payload, this.#headersAt);
   }
+
+  /** The headers with each value decoded on first read (see {@linkcode lazyRequestHeaders}). */
+  get lazyHeaders(): readonly TextEntry[] {
+    return this.#lazyHeaders ??= this.#headers ??
+      (this.#headersAt === 0 ? [] : decodeLazyTextEntries(this.#payload, this.#headersAt));
+  }
+}
+
+/**
+ * The headers of `request` for a reader that looks at a few values: for a
+ * decoded request, entries whose values are decoded on first read (always the
+ * same array); for any other, `request.headers`. Plain `headers` stays plain
+ * objects.
+ *
+ * @example
+ * ```ts
+ * const host = lazyRequestHeaders(req).find((e) => e.name === "host")?.value;
+ * ```
+ */
+export function lazyRequestHeaders(request: HttpReqCallRequest): readonly TextEntry[] {
+  return request instanceof _HttpReqCallRequestView ? request.lazyHeaders : request.headers;
 }
 
 /**

@@ -8,6 +8,7 @@ import {
   type Connection,
   ConnectionClosedError,
   type FrameHandler,
+  type FrameRead,
   type Listener,
   type ListenOptions,
   type RuntimeOptions,
@@ -148,6 +149,10 @@ class BunConnection implements Connection {
 
   readExactly(size: number): Promise<Uint8Array | null> {
     return this.#reader.readExactly(size);
+  }
+
+  readFrame(): Promise<FrameRead | null> {
+    return this.#reader.readFrame();
   }
 
   serveFrames(handler: FrameHandler): Promise<void> {

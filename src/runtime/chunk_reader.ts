@@ -1,6 +1,6 @@
 // Portable buffered reader: sources push chunks in, the connection serves pull-style readExactly().
 
-import { type FrameHandler, UnexpectedEofError } from "./types.ts";
+import { type FrameHandler, type FrameRead, UnexpectedEofError } from "./types.ts";
 
 /** Default number of bytes buffered beyond the pending read before the source is paused (1 MiB). */
 export const DEFAULT_READ_HIGH_WATER_MARK = 1024 * 1024;
@@ -82,6 +82,8 @@ export class ChunkReader {
   #onPause: (() => void) | undefined;
   #onResume: (() => void) | undefined;
   #pendingSize = 0;
+  /** The pending read is a {@linkcode ChunkReader.readFrame}: it resolves through `#pendingFrame`. */
+  #pendingFrame: ((value: FrameRead | null) => void) | undefined;
   #pendingResolve: ((value: Uint8Array | null) => void) | undefined;
   #pendingReject: ((reason: unknown) => void) | undefined;
   #frameHandler: FrameHandler | undefined;
@@ -135,6 +137,18 @@ export class ChunkReader {
     this.#tail = tail + 1;
     this.#buffered += end - start;
     if (this.#pendingResolve !== undefined) {
+      if (this.#pendingFrame !== undefined) {
+        const frame = this.#takeFrame();
+        if (frame === undefined) {
+          this.#updateFlow();
+          return;
+        }
+        const resolveFrame = this.#pendingFrame;
+        this.#clearPending();
+        this.#updateFlow();
+        resolveFrame(frame);
+        return;
+      }
       if (this.#buffered < this.#pendingSize) return;
       const resolve = this.#pendingResolve;
       const bytes = this.#take(this.#pendingSize);
@@ -335,6 +349,67 @@ export class ChunkReader {
     });
   }
 
+  /**
+   * Reads one whole frame (1 type byte, 3 length bytes big-endian, the payload)
+   * in one go: what `readExactly(4)` then `readExactly(length)` give, with one
+   * promise instead of two. `null` at a clean end before the header; a frame
+   * with a `null` payload at a clean end right after it; {@linkcode UnexpectedEofError}
+   * for an end inside the header (counting header bytes) or the payload
+   * (counting payload bytes). One read at a time.
+   */
+  readFrame(): Promise<FrameRead | null> {
+    if (this.#pendingResolve !== undefined) {
+      return Promise.reject(new ConcurrentReadError(FRAME_HEADER_SIZE));
+    }
+    const frame = this.#takeFrame();
+    if (frame !== undefined) {
+      this.#updateFlow();
+      return Promise.resolve(frame);
+    }
+    if (this.#ended || this.#failed) {
+      this.#pendingSize = 0;
+      return this.#frameEndResult();
+    }
+    return new Promise((resolve, reject) => {
+      this.#pendingFrame = resolve;
+      this.#pendingResolve = _NO_BYTES;
+      this.#pendingReject = reject;
+      this.#updateFlow();
+    });
+  }
+
+  /**
+   * Takes the first frame when all of it is buffered; otherwise sets
+   * `#pendingSize` to the bytes it needs (for the read window) and returns `undefined`.
+   */
+  #takeFrame(): FrameRead | undefined {
+    const buffered = this.#buffered;
+    if (buffered < FRAME_HEADER_SIZE) {
+      this.#pendingSize = FRAME_HEADER_SIZE;
+      return undefined;
+    }
+    const length = (this.#byteAt(1) << 16) | (this.#byteAt(2) << 8) | this.#byteAt(3);
+    if (buffered < FRAME_HEADER_SIZE + length) {
+      this.#pendingSize = FRAME_HEADER_SIZE + length;
+      return undefined;
+    }
+    const type = this.#byteAt(0);
+    this.#skip(FRAME_HEADER_SIZE);
+    return { type, payload: length === 0 ? new Uint8Array(0) : this.#take(length) };
+  }
+
+  /** The result of a frame read at the end of the stream (the frame is not all here). */
+  #frameEndResult(): Promise<FrameRead | null> {
+    if (this.#buffered < FRAME_HEADER_SIZE) {
+      // Resolves only with null (nothing buffered): a partial header rejects.
+      return this.#endResult(FRAME_HEADER_SIZE).then(() => null);
+    }
+    const length = (this.#byteAt(1) << 16) | (this.#byteAt(2) << 8) | this.#byteAt(3);
+    const type = this.#byteAt(0);
+    this.#skip(FRAME_HEADER_SIZE);
+    return this.#endResult(length).then((payload) => ({ type, payload }));
+  }
+
   #endResult(size: number): Promise<Uint8Array | null> {
     const got = this.#buffered;
     if (got > 0) {
@@ -349,13 +424,19 @@ export class ChunkReader {
     const resolve = this.#pendingResolve;
     const reject = this.#pendingReject;
     if (resolve === undefined || reject === undefined) return;
+    const resolveFrame = this.#pendingFrame;
     const size = this.#pendingSize;
     this.#clearPending();
+    if (resolveFrame !== undefined) {
+      this.#frameEndResult().then(resolveFrame, reject);
+      return;
+    }
     this.#endResult(size).then(resolve, reject);
   }
 
   #clearPending(): void {
     this.#pendingSize = 0;
+    this.#pendingFrame = undefined;
     this.#pendingResolve = undefined;
     this.#pendingReject = undefined;
   }
@@ -451,3 +532,6 @@ export class ChunkReader {
 }
 
 const EMPTY = new Uint8Array(0);
+
+/** Stands in for `#pendingResolve` while a frame read is pending (that one resolves a FrameRead). */
+function _NO_BYTES(): void {}

@@ -254,3 +254,59 @@ test("ChunkReader.serveFrames() keeps reading a frame larger than the high-water
   assert.deepEqual(sizes, [100, 100, 100]);
   assert.equal(reader.paused, false);
 });
+
+test("ChunkReader.readFrame() returns a buffered frame and waits for one pushed later in pieces", async () => {
+  const reader = new ChunkReader();
+  reader.push(new Uint8Array([4, 0, 0, 2, 7, 8, 9]));
+  assert.deepEqual(await reader.readFrame(), { type: 4, payload: new Uint8Array([7, 8]) });
+  const read = reader.readFrame();
+  reader.push(new Uint8Array([0, 0]));
+  reader.push(new Uint8Array([3, 1, 2]));
+  reader.push(new Uint8Array([3, 5]));
+  assert.deepEqual(await read, { type: 9, payload: new Uint8Array([1, 2, 3]) });
+  assert.equal(reader.buffered, 1);
+  reader.push(new Uint8Array([0, 0, 0]));
+  assert.deepEqual(await reader.readFrame(), { type: 5, payload: new Uint8Array(0) });
+});
+
+test("ChunkReader.readFrame() ends like readExactly(4) then readExactly(length)", async () => {
+  const clean = new ChunkReader();
+  const pending = clean.readFrame();
+  clean.end();
+  assert.equal(await pending, null);
+
+  const inHeader = new ChunkReader();
+  inHeader.push(new Uint8Array([4, 0]));
+  inHeader.end();
+  await assert.rejects(inHeader.readFrame(), (e) => e instanceof UnexpectedEofError);
+
+  const afterHeader = new ChunkReader();
+  const waiting = afterHeader.readFrame();
+  afterHeader.push(new Uint8Array([4, 0, 0, 3]));
+  afterHeader.end();
+  assert.deepEqual(await waiting, { type: 4, payload: null });
+
+  const inPayload = new ChunkReader();
+  inPayload.push(new Uint8Array([4, 0, 0, 3, 1]));
+  inPayload.end();
+  const twoReads = new ChunkReader();
+  twoReads.push(new Uint8Array([4, 0, 0, 3, 1]));
+  twoReads.end();
+  await twoReads.readExactly(4);
+  const expected = await twoReads.readExactly(3).catch((e: Error) => e.message);
+  const got = await inPayload.readFrame().catch((e: Error) => e.message);
+  assert.equal(got, expected);
+
+  const failed = new ChunkReader();
+  const failing = failed.readFrame();
+  failed.fail(new Error("socket reset"));
+  await assert.rejects(failing, /socket reset/);
+});
+
+test("ChunkReader.readFrame() rejects while another read is pending", async () => {
+  const reader = new ChunkReader();
+  const first = reader.readExactly(2);
+  await assert.rejects(reader.readFrame(), ConcurrentReadError);
+  reader.push(new Uint8Array([1, 2]));
+  assert.deepEqual(await first, new Uint8Array([1, 2]));
+});

@@ -7,6 +7,7 @@ import {
   type Connection,
   ConnectionClosedError,
   type FrameHandler,
+  type FrameRead,
   type Listener,
   type ListenOptions,
   type PathInfo,
@@ -88,6 +89,10 @@ class DenoConnection implements Connection {
 
   readExactly(size: number): Promise<Uint8Array | null> {
     return this.#reader.readExactly(size);
+  }
+
+  readFrame(): Promise<FrameRead | null> {
+    return this.#reader.readFrame();
   }
 
   serveFrames(handler: FrameHandler): Promise<void> {

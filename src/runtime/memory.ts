@@ -6,6 +6,7 @@ import {
   type Connection,
   ConnectionClosedError,
   type FrameHandler,
+  type FrameRead,
   type Listener,
   type ListenOptions,
   type PathInfo,
@@ -65,6 +66,10 @@ class MemoryConnection implements Connection {
 
   readExactly(size: number): Promise<Uint8Array | null> {
     return this.reader.readExactly(size);
+  }
+
+  readFrame(): Promise<FrameRead | null> {
+    return this.reader.readFrame();
   }
 
   serveFrames(handler: FrameHandler): Promise<void> {

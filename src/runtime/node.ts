@@ -10,6 +10,7 @@ import {
   type Connection,
   ConnectionClosedError,
   type FrameHandler,
+  type FrameRead,
   type Listener,
   type ListenOptions,
   type PathInfo,
@@ -58,6 +59,10 @@ class NodeConnection implements Connection {
 
   readExactly(size: number): Promise<Uint8Array | null> {
     return this.#reader.readExactly(size);
+  }
+
+  readFrame(): Promise<FrameRead | null> {
+    return this.#reader.readFrame();
   }
 
   serveFrames(handler: FrameHandler): Promise<void> {

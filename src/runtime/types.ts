@@ -6,6 +6,14 @@ export type FrameHandler = (
   payload: Uint8Array,
 ) => Uint8Array | null | Promise<Uint8Array | null>;
 
+/** One frame read by {@linkcode Connection.readFrame}. */
+export interface FrameRead {
+  /** The frame type byte. */
+  readonly type: number;
+  /** The payload; `null` when the peer closed cleanly right after the header. */
+  readonly payload: Uint8Array | null;
+}
+
 /**
  * A byte stream connection with a pull-style read API, so that a call can ask
  * ExtraInfo questions in the middle of its handling on the same connection.
@@ -18,6 +26,13 @@ export interface Connection {
    * The returned bytes belong to the caller (never overwritten later).
    */
   readExactly(size: number): Promise<Uint8Array | null>;
+  /**
+   * Reads one whole frame (type byte, 3-byte big-endian length, payload) with
+   * one promise: the same bytes and end-of-stream results as `readExactly(4)`
+   * then `readExactly(length)`. Resolves `null` when the peer closed cleanly
+   * before the header, a frame with a `null` payload when it closed right after it.
+   */
+  readFrame(): Promise<FrameRead | null>;
   /**
    * Writes all bytes of every chunk, in order, as one logical write (adapters
    * coalesce, e.g. writev). Resolves once the bytes were handed to the OS or

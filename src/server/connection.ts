@@ -14,7 +14,6 @@ import {
 import {
   type Action,
   type ExtraInfoRequest,
-  FRAME_HEADER_SIZE,
   FrameType,
   type HttpRespCallResponse,
 } from "../protocol/types.ts";
@@ -174,13 +173,13 @@ class _CallChannel implements ExtraInfoChannel, CallOptions {
     const conn = this.#conn;
     try {
       await conn.write([encodeExtraInfoRequestFrame(question)]);
-      const header = await conn.readExactly(FRAME_HEADER_SIZE);
-      if (header === null) throw new ConnectionClosedError("while waiting for an ExtraInfo answer");
-      const length = (header[1] << 16) | (header[2] << 8) | header[3];
-      const answer = await conn.readExactly(length);
+      // Header and payload with one promise (the same results as two readExactly() calls).
+      const frame = await conn.readFrame();
+      if (frame === null) throw new ConnectionClosedError("while waiting for an ExtraInfo answer");
+      const answer = frame.payload;
       if (answer === null) throw new ConnectionClosedError("in an ExtraInfo answer");
-      if (header[0] !== FrameType.ExtraInfo) {
-        throw new UnexpectedFrameTypeError(header[0], "as an ExtraInfo answer");
+      if (frame.type !== FrameType.ExtraInfo) {
+        throw new UnexpectedFrameTypeError(frame.type, "as an ExtraInfo answer");
       }
       if (!this.#active) throw new ConnectionClosedError("after the call ended");
       return decodeExtraInfoResponse(answer).result;

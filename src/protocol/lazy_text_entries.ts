@@ -1,0 +1,142 @@
+// TextEntry vectors whose values are decoded from the payload only when read (request/response headers).
+
+import { decodeUtf8, field, u32 } from "./table_reader.ts";
+import type { TextEntry } from "./types.ts";
+
+/**
+ * A TextEntry of a validated payload: the name is decoded at once, the value
+ * on first read (and cached). `hasValue` tells whether a value is present
+ * without decoding it.
+ */
+class _LazyTextEntry implements TextEntry {
+  readonly name: string;
+  /** `name.toLowerCase()`. */
+  readonly lower: string;
+  /** Whether the entry has a value on the wire. */
+  readonly hasValue: boolean;
+  #b: Uint8Array | undefined;
+  #at: number;
+  #value: string | undefined;
+
+  constructor(name: string, lower: string, b: Uint8Array, at: number) {
+    this.name = name;
+    this.lower = lower;
+    this.hasValue = at !== 0;
+    this.#b = at === 0 ? undefined : b;
+    this.#at = at;
+  }
+
+  get value(): string | undefined {
+    const b = this.#b;
+    if (b === undefined) return this.#value;
+    const s = this.#at;
+    this.#b = undefined;
+    return this.#value = decodeUtf8(b, s + 4, s + 4 + u32(b, s));
+  }
+
+  /** The plain `{ name, value }` form (a getter is not serialised). */
+  toJSON(): TextEntry {
+    return { name: this.name, value: this.value };
+  }
+}
+
+/**
+ * Whether `entry` has a value, without decoding a lazy one.
+ *
+ * @example
+ * ```ts
+ * textEntryHasValue({ name: "flag" }); // false
+ * ```
+ */
+export function textEntryHasValue(entry: TextEntry): boolean {
+  return entry instanceof _LazyTextEntry ? entry.hasValue : entry.value !== undefined;
+}
+
+/**
+ * `entry.name.toLowerCase()`, computed once per distinct name for decoded entries.
+ *
+ * @example
+ * ```ts
+ * textEntryLowerName({ name: "Host", value: "a" }); // "host"
+ * ```
+ */
+export function textEntryLowerName(entry: TextEntry): string {
+  return entry instanceof _LazyTextEntry ? entry.lower : entry.name.toLowerCase();
+}
+
+/**
+ * `entry` itself when it cannot change (a decoded one), else a copy of its
+ * name and value, so that a later change to the caller's object is not seen.
+ *
+ * @example
+ * ```ts
+ * const kept = stableTextEntry({ name: "a", value: "1" }); // a copy
+ * ```
+ */
+export function stableTextEntry(entry: TextEntry): TextEntry {
+  return entry instanceof _LazyTextEntry ? entry : { name: entry.name, value: entry.value };
+}
+
+/**
+ * Decodes a `[TextEntry]` vector already validated by `checkTextEntries`,
+ * names at once and values on first read. The payload must not change afterwards.
+ *
+ * @example
+ * ```ts
+ * const headers = decodeLazyTextEntries(payload, headersAt);
+ * ```
+ */
+export function decodeLazyTextEntries(b: Uint8Array, v: number): TextEntry[] {
+  const n = u32(b, v);
+  const out: TextEntry[] = new Array(n);
+  for (let i = 0, slot = v + 4; i < n; i++, slot += 4) {
+    const t = slot + u32(b, slot);
+    const vt = t - (b[t]! | (b[t + 1]! << 8) | (b[t + 2]! << 16) | (b[t + 3]! << 24));
+    const np = field(b, t, vt, 0);
+    const vp = field(b, t, vt, 1);
+    let name = "";
+    let lower = "";
+    if (np !== 0) {
+      const s = np + u32(b, np);
+      const slot = _name(b, s + 4, s + 4 + u32(b, s));
+      if (slot >= 0) {
+        name = _NAMES[slot]!;
+        lower = _LOWER[slot]!;
+      } else {
+        name = decodeUtf8(b, s + 4, s + 4 + u32(b, s));
+        lower = name.toLowerCase();
+      }
+    }
+    out[i] = new _LazyTextEntry(name, lower, b, vp === 0 ? 0 : vp + u32(b, vp));
+  }
+  return out;
+}
+
+// Recently decoded short ASCII names, by hash: header names repeat from call to call, so most
+// are found here and compared in place instead of being built again.
+const _NAMES: (string | undefined)[] = new Array(512);
+/** `_NAMES[i].toLowerCase()`. */
+const _LOWER: (string | undefined)[] = new Array(512);
+
+/**
+ * Finds or puts the name `b[start..end)` in the cache and returns its slot, or -1
+ * when it is not cached (empty, longer than 32 bytes or not ASCII).
+ */
+function _name(b: Uint8Array, start: number, end: number): number {
+  const n = end - start;
+  if (n > 32 || n === 0) return -1;
+  // Length, first, middle and last byte: no loop; the comparison below checks every byte.
+  const slot = (Math.imul(n, 97) + Math.imul(b[start]!, 31) + Math.imul(b[start + (n >> 1)]!, 7) +
+    b[end - 1]!) & 511;
+  const cached = _NAMES[slot];
+  if (cached !== undefined && cached.length === n) {
+    let i = 0;
+    while (i < n && cached.charCodeAt(i) === b[start + i]) i++;
+    if (i === n) return slot;
+  }
+  for (let i = start; i < end; i++) if (b[i]! >= 0x80) return -1;
+  const name = decodeUtf8(b, start, end);
+  _NAMES[slot] = name;
+  _LOWER[slot] = name.toLowerCase();
+  return slot;
+}
