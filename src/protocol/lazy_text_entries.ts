@@ -1,6 +1,6 @@
 // TextEntry vectors whose values are decoded from the payload only when read (request/response headers).
 
-import { decodeUtf8, field, u32 } from "./table_reader.ts";
+import { decodeStringAt, decodeUtf8, textEntryStringAt, u32 } from "./table_reader.ts";
 import type { TextEntry } from "./types.ts";
 
 /**
@@ -29,9 +29,8 @@ class _LazyTextEntry implements TextEntry {
   get value(): string | undefined {
     const b = this.#b;
     if (b === undefined) return this.#value;
-    const s = this.#at;
     this.#b = undefined;
-    return this.#value = decodeUtf8(b, s + 4, s + 4 + u32(b, s));
+    return this.#value = decodeStringAt(b, this.#at);
   }
 
   /** The plain `{ name, value }` form (a getter is not serialised). */
@@ -89,25 +88,21 @@ export function stableTextEntry(entry: TextEntry): TextEntry {
 export function decodeLazyTextEntries(b: Uint8Array, v: number): TextEntry[] {
   const n = u32(b, v);
   const out: TextEntry[] = new Array(n);
-  for (let i = 0, slot = v + 4; i < n; i++, slot += 4) {
-    const t = slot + u32(b, slot);
-    const vt = t - (b[t]! | (b[t + 1]! << 8) | (b[t + 2]! << 16) | (b[t + 3]! << 24));
-    const np = field(b, t, vt, 0);
-    const vp = field(b, t, vt, 1);
+  for (let i = 0; i < n; i++) {
+    const s = textEntryStringAt(b, v, i, 0);
     let name = "";
     let lower = "";
-    if (np !== 0) {
-      const s = np + u32(b, np);
+    if (s !== 0) {
       const slot = _name(b, s + 4, s + 4 + u32(b, s));
       if (slot >= 0) {
         name = _NAMES[slot]!;
         lower = _LOWER[slot]!;
       } else {
-        name = decodeUtf8(b, s + 4, s + 4 + u32(b, s));
+        name = decodeStringAt(b, s);
         lower = name.toLowerCase();
       }
     }
-    out[i] = new _LazyTextEntry(name, lower, b, vp === 0 ? 0 : vp + u32(b, vp));
+    out[i] = new _LazyTextEntry(name, lower, b, textEntryStringAt(b, v, i, 1));
   }
   return out;
 }

@@ -208,26 +208,35 @@ function _stringLength(b: Uint8Array, p: number, what: string): number {
   return n;
 }
 
+/**
+ * Position of the string (its u32 length) that field `id` of element `i` of a
+ * `[TextEntry]` vector at `v` points to, or 0 when the field is absent. Only for
+ * vectors already validated by {@linkcode checkTextEntries}.
+ */
+export function textEntryStringAt(b: Uint8Array, v: number, i: number, id: number): number {
+  const slot = v + 4 + 4 * i;
+  const t = slot + u32(b, slot);
+  const vt = t - (b[t]! | (b[t + 1]! << 8) | (b[t + 2]! << 16) | (b[t + 3]! << 24));
+  const p = field(b, t, vt, id);
+  return p === 0 ? 0 : p + u32(b, p);
+}
+
+/** Decodes the validated string whose u32 length stands at `s`. */
+export function decodeStringAt(b: Uint8Array, s: number): string {
+  return decodeUtf8(b, s + 4, s + 4 + u32(b, s));
+}
+
 /** Decodes a `[TextEntry]` vector already validated by {@linkcode checkTextEntries}. */
 export function decodeTextEntries(b: Uint8Array, v: number): TextEntry[] {
   const n = u32(b, v);
   const out: TextEntry[] = new Array(n);
-  for (let i = 0, slot = v + 4; i < n; i++, slot += 4) {
-    const t = slot + u32(b, slot);
-    const vt = t - (b[t]! | (b[t + 1]! << 8) | (b[t + 2]! << 16) | (b[t + 3]! << 24));
-    const np = field(b, t, vt, 0);
-    const vp = field(b, t, vt, 1);
-    let name = "";
-    let value: string | undefined;
-    if (np !== 0) {
-      const s = np + u32(b, np);
-      name = decodeUtf8(b, s + 4, s + 4 + u32(b, s));
-    }
-    if (vp !== 0) {
-      const s = vp + u32(b, vp);
-      value = decodeUtf8(b, s + 4, s + 4 + u32(b, s));
-    }
-    out[i] = { name, value };
+  for (let i = 0; i < n; i++) {
+    const name = textEntryStringAt(b, v, i, 0);
+    const value = textEntryStringAt(b, v, i, 1);
+    out[i] = {
+      name: name === 0 ? "" : decodeStringAt(b, name),
+      value: value === 0 ? undefined : decodeStringAt(b, value),
+    };
   }
   return out;
 }
