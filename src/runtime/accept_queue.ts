@@ -1,6 +1,6 @@
 // Portable queue turning pushed accepted connections into the async iterable Listener.accept() returns.
 
-import type { Connection } from "./types.ts";
+import type { Connection, Listener } from "./types.ts";
 
 /**
  * Connections pushed by a listener callback, pulled by one `for await` loop.
@@ -58,4 +58,22 @@ export class AcceptQueue implements AsyncIterable<Connection> {
       },
     };
   }
+}
+
+/**
+ * A {@linkcode Listener} over `queue`, for runtimes whose accept callback pushes into it:
+ * `close()` ends the iteration once and calls `stop` to stop the runtime's listener
+ * (without waiting for, or closing, the connections already accepted).
+ */
+export function queueListener(queue: AcceptQueue, stop: () => void): Listener {
+  return {
+    accept: () => queue,
+    close(): Promise<void> {
+      if (!queue.closed) {
+        queue.close();
+        stop();
+      }
+      return Promise.resolve();
+    },
+  };
 }

@@ -1,6 +1,6 @@
 // SocketRuntime over Bun.listen/Bun.connect on unix paths; files and signals through node: modules.
 
-import { AcceptQueue } from "./accept_queue.ts";
+import { AcceptQueue, queueListener } from "./accept_queue.ts";
 import { ChunkReader } from "./chunk_reader.ts";
 import { createNodeRuntime, NODE_STAGING_OPS } from "./node.ts";
 import { listenStaged } from "./socket_file.ts";
@@ -243,28 +243,6 @@ function _handler(options: RuntimeOptions, onOpen?: (conn: BunConnection) => voi
   } satisfies BunSocketHandler;
 }
 
-class BunListener implements Listener {
-  #listener: BunTcpListener;
-  #queue: AcceptQueue;
-
-  constructor(listener: BunTcpListener, queue: AcceptQueue) {
-    this.#listener = listener;
-    this.#queue = queue;
-  }
-
-  accept(): AsyncIterable<Connection> {
-    return this.#queue;
-  }
-
-  close(): Promise<void> {
-    if (this.#queue.closed) return Promise.resolve();
-    this.#queue.close();
-    // stop(false): accepted connections stay open, as the contract says.
-    this.#listener.stop(false);
-    return Promise.resolve();
-  }
-}
-
 /**
  * Creates the runtime built on `Bun.listen`/`Bun.connect`; lstat, removeFile,
  * signals, env and exit are the node:fs/node:process ones Bun implements.
@@ -296,7 +274,8 @@ export function createBunRuntime(options: RuntimeOptions = {}): SocketRuntime {
           }),
         unbind: (bound) => bound.stop(true),
       });
-      return new BunListener(listener, queue);
+      // stop(false): accepted connections stay open, as the contract says.
+      return queueListener(queue, () => listener.stop(false));
     },
     async connectUnix(path: string): Promise<Connection> {
       const socket = await _bun().connect({ unix: path, socket: _handler(options) });

@@ -3,7 +3,7 @@
 import { chmod, link, lstat, mkdir, rmdir, unlink } from "node:fs/promises";
 import net from "node:net";
 import process from "node:process";
-import { AcceptQueue } from "./accept_queue.ts";
+import { AcceptQueue, queueListener } from "./accept_queue.ts";
 import { ChunkReader } from "./chunk_reader.ts";
 import { listenStaged, type StagingFileOps } from "./socket_file.ts";
 import {
@@ -124,28 +124,6 @@ function _size(chunks: readonly Uint8Array[]): number {
   return size;
 }
 
-class NodeListener implements Listener {
-  #server: net.Server;
-  #queue: AcceptQueue;
-
-  constructor(server: net.Server, queue: AcceptQueue) {
-    this.#server = server;
-    this.#queue = queue;
-  }
-
-  accept(): AsyncIterable<Connection> {
-    return this.#queue;
-  }
-
-  close(): Promise<void> {
-    if (this.#queue.closed) return Promise.resolve();
-    this.#queue.close();
-    // server.close()'s callback waits for every accepted connection: do not wait for it.
-    this.#server.close();
-    return Promise.resolve();
-  }
-}
-
 function _isNotFound(error: unknown): boolean {
   return (error as { code?: unknown } | null)?.code === "ENOENT";
 }
@@ -197,7 +175,8 @@ export function createNodeRuntime(options: RuntimeOptions = {}): SocketRuntime {
           }),
         unbind: () => server.close(),
       });
-      return new NodeListener(server, queue);
+      // No callback: server.close() would wait for every accepted connection.
+      return queueListener(queue, () => server.close());
     },
     connectUnix(path: string): Promise<Connection> {
       return new Promise((resolve, reject) => {
