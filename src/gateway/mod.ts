@@ -45,4 +45,4 @@ export {
   type SplitTarget,
   splitTarget,
 } from "./uri.ts";
-export { resolveVar, type VarSource } from "./vars.ts";
+export { type RequestFacts, resolveVar, type VarSource } from "./vars.ts";

@@ -9,10 +9,10 @@ import {
   IGNORED_RESPONSE_HEADERS,
 } from "./headers.ts";
 import { escapeUriPath, splitTarget } from "./uri.ts";
-import type { VarSource } from "./vars.ts";
+import type { RequestFacts, VarSource } from "./vars.ts";
 
 /** How a request starts out: what nginx knows before any plugin ran. */
-export interface RequestStateInit {
+export interface RequestStateInit extends RequestFacts {
   readonly method: string;
   /** The request target as received, in origin form (`/path?query`). */
   readonly target: string;
@@ -21,14 +21,6 @@ export interface RequestStateInit {
   /** Request header lines (any case). */
   readonly headers: readonly HttpHeader[];
   readonly body: Uint8Array;
-  readonly remoteAddress: string;
-  readonly remotePort: number;
-  readonly serverAddress: string;
-  readonly serverPort: number;
-  /** `"HTTP/1.1"` or `"HTTP/1.0"`. */
-  readonly serverProtocol: string;
-  readonly routeId: string;
-  readonly routeName: string | undefined;
 }
 
 /** Path and args of an HTTPReqCall, as APISIX derives them from the current state. */

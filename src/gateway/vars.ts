@@ -2,8 +2,26 @@
 
 import type { HttpHeader } from "../runtime/http_types.ts";
 
+/** What the gateway knows of a request's connection and route; fixed for the request's life. */
+export interface RequestFacts {
+  /** Client address, e.g. `"127.0.0.1"`. */
+  readonly remoteAddress: string;
+  /** Client port. */
+  readonly remotePort: number;
+  /** Address the gateway accepted the request on. */
+  readonly serverAddress: string;
+  /** Port the gateway accepted the request on. */
+  readonly serverPort: number;
+  /** `"HTTP/1.1"` or `"HTTP/1.0"`. */
+  readonly serverProtocol: string;
+  /** Route `id`. */
+  readonly routeId: string;
+  /** Route `name`, if any. */
+  readonly routeName: string | undefined;
+}
+
 /** What {@linkcode resolveVar} reads: the request as it stands at the time of the question. */
-export interface VarSource {
+export interface VarSource extends RequestFacts {
   /** Request method, e.g. `"GET"`. */
   readonly method: string;
   /** nginx `$uri`: the normalized, decoded path. */
@@ -14,16 +32,6 @@ export interface VarSource {
   readonly args: string | undefined;
   /** Current request headers, lower-case names, one entry per line. */
   readonly headers: readonly HttpHeader[];
-  readonly remoteAddress: string;
-  readonly remotePort: number;
-  readonly serverAddress: string;
-  readonly serverPort: number;
-  /** `"HTTP/1.1"` or `"HTTP/1.0"`. */
-  readonly serverProtocol: string;
-  /** Route `id`. */
-  readonly routeId: string;
-  /** Route `name`, if any. */
-  readonly routeName: string | undefined;
   /** `upstream_uri` once something rewrote the path, else `""` (as in nginx). */
   readonly upstreamUri: string;
   /** `upstream_host`: the `Host` sent upstream. */
