@@ -8,20 +8,29 @@ import { PluginRegistry } from "../src/plugin/registry.ts";
 import { FakeExtraInfoChannel, fakeHttpReqCall } from "../src/testing/fake.ts";
 import { createLimitReq } from "./limit_req.ts";
 
-function setup(conf: string) {
+/** One limit-req plugin (one clock) with each of `confs` prepared as its own route conf. */
+function setupMany(...confs: string[]) {
   let now = 0;
   const plugin = createLimitReq({ now: () => now });
-  const chain = prepareConfs(new PluginRegistry([plugin]), [{ name: "limit-req", value: conf }], {
-    skipInvalid: false,
-  });
-  const call = async () => {
-    const action = await runRequestFilters(chain, fakeHttpReqCall(), {
-      extraInfo: new FakeExtraInfoChannel(),
-      signal: new AbortController().signal,
+  const registry = new PluginRegistry([plugin]);
+  const calls = confs.map((conf) => {
+    const chain = prepareConfs(registry, [{ name: "limit-req", value: conf }], {
+      skipInvalid: false,
     });
-    return action?.type === "stop" ? action.status : "pass";
-  };
-  return { call, advance: (ms: number) => (now += ms) };
+    return async () => {
+      const action = await runRequestFilters(chain, fakeHttpReqCall(), {
+        extraInfo: new FakeExtraInfoChannel(),
+        signal: new AbortController().signal,
+      });
+      return action?.type === "stop" ? action.status : "pass";
+    };
+  });
+  return { calls, advance: (ms: number) => (now += ms) };
+}
+
+function setup(conf: string) {
+  const { calls, advance } = setupMany(conf);
+  return { call: calls[0]!, advance };
 }
 
 test("limit-req lets the burst through, then answers 503", async () => {
@@ -43,11 +52,12 @@ test("limit-req refills at the configured rate", async () => {
 });
 
 test("limit-req keeps separate state per prepared conf", async () => {
-  const first = setup('{"rate":1,"burst":1}');
-  const second = setup('{"rate":1,"burst":1}');
-  assert.equal(await first.call(), "pass");
-  assert.equal(await second.call(), "pass");
-  assert.equal(await first.call(), 503);
+  // Two route confs of the same plugin value: each has its own bucket.
+  const { calls: [first, second] } = setupMany('{"rate":1,"burst":1}', '{"rate":1,"burst":1}');
+  assert.equal(await first!(), "pass");
+  assert.equal(await second!(), "pass");
+  assert.equal(await first!(), 503);
+  assert.equal(await second!(), 503);
 });
 
 test("limit-req.parseConf() rejects a missing rate and a burst below 1", async () => {

@@ -1,44 +1,85 @@
-// Runs every check and test suite (fmt, lint, type check, deno test, bun test) and prints one summary.
+// Runs every check and test suite (fmt, lint, docs, type check, deno test, bun test) and prints one summary.
 //
-// Usage: deno run -A scripts/test.ts [--quick] [--only deno|bun] [filter...]
-//   --quick    skip fmt/lint/type checks
+// Usage: deno run -A scripts/test.ts [--quick] [--only deno|bun] [--root DIR] [filter...]
+//   --quick    skip fmt/lint/doc/type checks (deno test then type-checks the test files itself)
 //   --only X   run only one test runner
+//   --root DIR run the test files below DIR instead of this repository's (the harness's own test)
 //   filter     only test files whose path contains one of these strings
+//
+// A green result means: every test runner exited 0, wrote its report, and every discovered test
+// file appears in each runner's report with at least one test (unless scripts/harness/plan.ts
+// says why that runner leaves it out); under Deno every file also loads without throwing.
+// Each runner's output goes to .tmp/test-reports/<runner>.log; failures are printed at the end.
 import { spawnSync } from "node:child_process";
-import { mkdirSync, readdirSync, readFileSync, statSync } from "node:fs";
-import { join, relative } from "node:path";
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync } from "node:fs";
+import { join, resolve } from "node:path";
+import process from "node:process";
 import { parseArgs } from "node:util";
+import { parseJunit } from "./harness/junit.ts";
+import { loadError, typeErrors } from "./harness/output.ts";
+import {
+  discoverSourceFiles,
+  discoverTestFiles,
+  planFor,
+  type TestRunner,
+} from "./harness/plan.ts";
 
-const root = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
-const binDir = join(root, "node_modules", ".bin");
-const env = { ...process.env, PATH: `${binDir}:${process.env.PATH ?? ""}` };
+const repoRoot = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
+const { values, positionals: filters } = parseArgs({
+  args: process.argv.slice(2),
+  allowPositionals: true,
+  options: {
+    quick: { type: "boolean", default: false },
+    only: { type: "string" },
+    root: { type: "string" },
+  },
+});
+if (values.only !== undefined && values.only !== "deno" && values.only !== "bun") {
+  console.error(`--only must be "deno" or "bun", got ${JSON.stringify(values.only)}`);
+  process.exit(2);
+}
+const root = values.root === undefined ? repoRoot : resolve(values.root);
 const reportDir = join(root, ".tmp", "test-reports");
+const env: Record<string, string | undefined> = {
+  ...process.env,
+  PATH: `${join(repoRoot, "node_modules", ".bin")}:${process.env.PATH ?? ""}`,
+  RUST_BACKTRACE: "0",
+};
+// Colour only for a person at a terminal: CI logs get plain text.
+if (!process.stdout.isTTY) {
+  env.NO_COLOR = "1";
+  delete env.FORCE_COLOR;
+}
 
+/** One line of the final report: what failed and why. */
+interface Failure {
+  readonly what: string;
+  readonly details: readonly string[];
+}
+
+/** Counts of one part of the run (the checks, or one test runner). */
 interface Tally {
   passed: number;
   failed: number;
   skipped: number;
-  failures: string[];
-  skips: string[];
 }
 
-const { values, positionals: filters } = parseArgs({
-  args: process.argv.slice(2),
-  allowPositionals: true,
-  options: { quick: { type: "boolean", default: false }, only: { type: "string" } },
-});
-
-const total: Tally = { passed: 0, failed: 0, skipped: 0, failures: [], skips: [] };
+const failures: Failure[] = [];
+const skips: string[] = [];
+const tallies = new Map<string, Tally>();
 mkdirSync(reportDir, { recursive: true });
 
-run("build the Node bundle", "bun", [
-  "build",
-  "src/cli/run_bundled.ts",
-  "--target=node",
-  "--outfile=dist/node/runner.mjs",
-]);
+if (root === repoRoot) {
+  prepare("build the Node bundle", "bun", [
+    "build",
+    "src/cli/run_bundled.ts",
+    "--target=node",
+    "--outfile=dist/node/runner.mjs",
+  ]);
+}
 
-if (!values.quick) {
+const checked = !values.quick;
+if (checked) {
   check("deno fmt --check", "deno", ["fmt", "--check"]);
   check("deno lint", "deno", ["lint"]);
   check("deno doc --lint (public API documented)", "deno", [
@@ -47,117 +88,189 @@ if (!values.quick) {
     "mod.ts",
     "testing.ts",
   ]);
-  check("deno check", "deno", ["check", ...tsFiles().filter((f) => !f.startsWith("dist/"))]);
+  check("deno check", "deno", ["check", ...discoverSourceFiles(root)]);
 }
 
-const testFiles = tsFiles().filter((file) =>
-  /_test\.ts$/.test(file) && (filters.length === 0 || filters.some((f) => file.includes(f)))
+const testFiles = discoverTestFiles(root).filter((file) =>
+  filters.length === 0 || filters.some((f) => file.includes(f))
 );
-// End-to-end tests drive every runtime's runner process themselves, so one test runner is enough.
-const unitFiles = testFiles.filter((file) => !file.endsWith("_e2e_test.ts"));
-
-if (values.only !== "bun") {
-  const junit = join(reportDir, "deno.xml");
-  run("deno test", "deno", [
-    "test",
-    "-A",
-    "--reporter=dot",
-    `--junit-path=${junit}`,
-    ...testFiles,
-  ], true);
-  add("deno test", tallyJunit(junit, true));
-}
-if (values.only !== "deno" && unitFiles.length > 0) {
-  const junit = join(reportDir, "bun.xml");
-  run("bun test", "bun", [
-    "test",
-    "--timeout=60000",
-    "--reporter=junit",
-    `--reporter-outfile=${junit}`,
-    ...unitFiles.map((f) => `./${f}`),
-  ], true);
-  add("bun test", tallyJunit(junit, false));
-}
-
-for (const skip of total.skips) console.log(`SKIPPED: ${skip}`);
-for (const failure of total.failures) console.log(`FAILED: ${failure}`);
-console.log(`${total.passed} passed, ${total.failed} failed, ${total.skipped} skipped`);
-process.exit(total.failed === 0 ? 0 : 1);
-
-function run(label: string, command: string, args: string[], mayFail = false): number {
-  console.log(`\n== ${label}`);
-  const result = spawnSync(command, args, { cwd: root, env, stdio: "inherit" });
-  const code = result.status ?? 1;
-  if (code !== 0 && !mayFail) {
-    total.failed++;
-    total.failures.push(`${label} (exit ${code})`);
+const excludedNotes: string[] = [];
+for (const runner of ["deno", "bun"] as const) {
+  if (values.only !== undefined && values.only !== runner) continue;
+  const plan = planFor(runner, testFiles);
+  if (plan.excluded.length > 0) {
+    const reasons = [...new Set(plan.excluded.map((e) => e.reason))];
+    excludedNotes.push(
+      `Not run by ${runner} test (scripts/harness/plan.ts): ${plan.excluded.length} file(s), ` +
+        `because ${reasons.join("; ")}`,
+    );
   }
-  return code;
+  if (plan.run.length > 0) runTests(runner, plan.run);
 }
 
-function check(label: string, command: string, args: string[]): void {
-  if (run(label, command, args, true) === 0) total.passed++;
-  else {
-    total.failed++;
-    total.failures.push(label);
-  }
+for (const note of excludedNotes) console.log(note);
+for (const skip of skips) console.log(`SKIPPED: ${skip}`);
+for (const failure of failures) {
+  console.log(`FAILED: ${failure.what}`);
+  for (const detail of failure.details) console.log(`    ${detail}`);
 }
-
-function add(label: string, tally: Tally | undefined): void {
-  if (tally === undefined) {
-    total.failed++;
-    total.failures.push(`${label}: no report written (the runner crashed?)`);
-    return;
-  }
+const total: Tally = { passed: 0, failed: 0, skipped: 0 };
+for (const [label, tally] of tallies) {
   console.log(`${label}: ${tally.passed} passed, ${tally.failed} failed, ${tally.skipped} skipped`);
   total.passed += tally.passed;
   total.failed += tally.failed;
   total.skipped += tally.skipped;
-  total.failures.push(...tally.failures.map((name) => `${label}: ${name}`));
-  total.skips.push(...tally.skips.map((name) => `${label}: ${name}`));
 }
+console.log(`${total.passed} passed, ${total.failed} failed, ${total.skipped} skipped`);
+process.exit(total.failed === 0 ? 0 : 1);
 
-// Counts leaf test cases of a JUnit report. Deno also lists each describe() block as a case
-// named "block", with its tests as "block > test": only leaves count.
-function tallyJunit(path: string, nestedNames: boolean): Tally | undefined {
-  let xml: string;
+/** Runs `command` with its stdout and stderr written to `log`; returns the exit code. */
+function spawn(command: string, args: string[], log: string): number {
+  const fd = openSync(log, "w");
   try {
-    xml = readFileSync(path, "utf8");
-  } catch {
-    return undefined;
+    const result = spawnSync(command, args, { cwd: root, env, stdio: ["ignore", fd, fd] });
+    if (result.error !== undefined) {
+      console.log(`Cannot run ${command}: ${result.error.message}`);
+      return 127;
+    }
+    return result.status ?? 1;
+  } finally {
+    closeSync(fd);
   }
-  const cases = [...xml.matchAll(/<testcase\b([^>]*?)(\/>|>([\s\S]*?)<\/testcase>)/g)].map((m) => ({
-    name: decodeXml(/\bname="([^"]*)"/.exec(m[1])?.[1] ?? "?"),
-    file: /\b(?:classname|file)="([^"]*)"/.exec(m[1])?.[1] ?? "",
-    body: m[3] ?? "",
-  }));
-  const names = cases.map((c) => c.name);
-  const tally: Tally = { passed: 0, failed: 0, skipped: 0, failures: [], skips: [] };
-  for (const testCase of cases) {
-    if (nestedNames && names.some((n) => n.startsWith(`${testCase.name} > `))) continue;
-    if (/<failure|<error/.test(testCase.body)) {
-      tally.failed++;
-      tally.failures.push(`${testCase.file} ${testCase.name}`);
-    } else if (/<skipped/.test(testCase.body)) {
-      tally.skipped++;
-      tally.skips.push(`${testCase.file} ${testCase.name}`);
-    } else tally.passed++;
-  }
-  return tally;
 }
 
-function decodeXml(text: string): string {
-  return text.replace(/&gt;/g, ">").replace(/&lt;/g, "<").replace(/&quot;/g, '"')
-    .replace(/&apos;/g, "'").replace(/&amp;/g, "&");
+function tally(label: string): Tally {
+  let t = tallies.get(label);
+  if (t === undefined) tallies.set(label, t = { passed: 0, failed: 0, skipped: 0 });
+  return t;
 }
 
-function tsFiles(dir = root): string[] {
-  const out: string[] = [];
-  for (const name of readdirSync(dir)) {
-    if (name === "node_modules" || name.startsWith(".")) continue;
-    const path = join(dir, name);
-    if (statSync(path).isDirectory()) out.push(...tsFiles(path));
-    else if (name.endsWith(".ts")) out.push(relative(root, path));
+function fail(label: string, what: string, details: readonly string[] = []): void {
+  tally(label).failed++;
+  failures.push({ what, details });
+}
+
+/** A step the tests need (a build): counted only when it fails. */
+function prepare(label: string, command: string, args: string[]): void {
+  const log = join(reportDir, `${label.replace(/\W+/g, "-")}.log`);
+  const started = performance.now();
+  const code = spawn(command, args, log);
+  console.log(`${label}: exit ${code} (${seconds(started)})`);
+  if (code !== 0) fail("checks", `${label} (exit ${code})`, tail(log, 20));
+}
+
+/** A static check: one pass or one failure, with the type errors or the output's end. */
+function check(label: string, command: string, args: string[]): void {
+  const log = join(reportDir, `${label.split(" ").slice(0, 2).join("-")}.log`);
+  const started = performance.now();
+  const code = spawn(command, args, log);
+  console.log(`${label}: ${code === 0 ? "ok" : `exit ${code}`} (${seconds(started)})`);
+  if (code === 0) {
+    tally("checks").passed++;
+    return;
   }
-  return out.sort();
+  const errors = typeErrors(readFileSync(log, "utf8"), root);
+  const details = errors.length > 0
+    ? errors.map((e) => `type error at ${e.at}: ${e.message}`)
+    : tail(log, 30);
+  fail("checks", `${label} (exit ${code})`, details);
+}
+
+/** Runs one test runner over `files` and accounts for every file in its report. */
+function runTests(runner: TestRunner, files: string[]): void {
+  const label = `${runner} test`;
+  const report = join(reportDir, `${runner}.xml`);
+  const log = join(reportDir, `${runner}.log`);
+  rmSync(report, { force: true });
+  const started = performance.now();
+  const code = runner === "deno"
+    ? spawn("deno", [
+      "test",
+      "-A",
+      ...(checked ? ["--no-check"] : []),
+      "--reporter=dot",
+      `--junit-path=${report}`,
+      ...files,
+    ], log)
+    : spawn("bun", [
+      "test",
+      "--timeout=60000",
+      "--reporter=junit",
+      `--reporter-outfile=${report}`,
+      ...files.map((f) => `./${f}`),
+    ], log);
+  console.log(
+    `${label}: ${files.length} files, exit ${code} (${seconds(started)}), output in ${log}`,
+  );
+  const output = readFileSync(log, "utf8");
+  const t = tally(label);
+
+  if (!existsSync(report)) {
+    const errors = typeErrors(output, root);
+    fail(
+      label,
+      `${label} wrote no report (exit ${code})`,
+      errors.length > 0 ? errors.map((e) => `type error at ${e.at}: ${e.message}`) : tail(log, 30),
+    );
+    return;
+  }
+  const cases = parseJunit(readFileSync(report, "utf8"), runner === "deno");
+  const before = failures.length;
+  const reported = new Set<string>();
+  for (const c of cases) {
+    reported.add(c.file);
+    if (c.outcome === "passed") t.passed++;
+    else if (c.outcome === "skipped") {
+      t.skipped++;
+      skips.push(`${label}: ${c.file} ${c.name}`);
+    } else fail(label, `${label}: ${c.file} > ${c.name}`, c.message === "" ? [] : [c.message]);
+  }
+  const broken = new Map<string, string>();
+  if (runner === "deno") {
+    for (const { file, error } of probeLoads(files)) {
+      broken.set(file, `throws while loading: ${error}`);
+    }
+  }
+  for (const file of files) {
+    if (!reported.has(file) && !broken.has(file)) {
+      const why = loadError(output, file);
+      broken.set(
+        file,
+        why === undefined ? "has no test in the report" : `failed to load: ${why}`,
+      );
+    }
+  }
+  for (const [file, why] of broken) fail(label, `${label}: ${file} ${why}`);
+  if (code !== 0 && failures.length === before) {
+    fail(label, `${label} exited ${code} without a failing test in its report`, tail(log, 30));
+  }
+}
+
+/** The test files that throw when imported outside `deno test` (see load_probe.ts). */
+function probeLoads(files: string[]): { file: string; error: string }[] {
+  const probe = join(repoRoot, "scripts", "harness", "load_probe.ts");
+  const result = spawnSync("deno", ["run", "-A", "--no-check", probe, ...files], {
+    cwd: root,
+    env,
+    encoding: "utf8",
+    maxBuffer: 1 << 26,
+  });
+  const found: { file: string; error: string }[] = [];
+  for (const line of (result.stdout ?? "").split("\n")) {
+    if (line.startsWith("{")) found.push(JSON.parse(line) as { file: string; error: string });
+  }
+  if (result.status !== 0) {
+    found.push({ file: "(load probe)", error: `exit ${result.status}: ${result.stderr.trim()}` });
+  }
+  return found;
+}
+
+function tail(log: string, lines: number): string[] {
+  const text = existsSync(log) ? readFileSync(log, "utf8") : "";
+  // deno-lint-ignore no-control-regex
+  return text.replace(/\x1b\[[0-9;]*m/g, "").trimEnd().split("\n").slice(-lines);
+}
+
+function seconds(since: number): string {
+  return `${((performance.now() - since) / 1000).toFixed(1)} s`;
 }

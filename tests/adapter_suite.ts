@@ -5,7 +5,7 @@ import { mkdtemp, rm, stat, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
-import { describe, test } from "node:test";
+import { test } from "node:test";
 import type { MemoryRuntime } from "../src/runtime/memory.ts";
 import {
   type Connection,
@@ -89,239 +89,238 @@ async function withPair(
 }
 
 /**
- * Registers the shared adapter tests for one runtime. `makeRuntime` is called
- * per test. The memory runtime (name `"memory"`) gets its fake files through
- * {@linkcode MemoryRuntime.addFile} instead of the real filesystem.
+ * Registers the shared adapter tests for one runtime; call it inside the test file's own
+ * `describe()` (test runners attribute a block to the file that calls `describe()`).
+ * `makeRuntime` is called per test. The memory runtime (name `"memory"`) gets its fake
+ * files through {@linkcode MemoryRuntime.addFile} instead of the real filesystem.
  */
-export function runAdapterSuite(name: string, makeRuntime: () => Promise<SocketRuntime>): void {
-  describe(`SocketRuntime adapter "${name}"`, () => {
-    test("connectUnix() reaches listenUnix() and bytes echo back", async () => {
-      await withPair(makeRuntime, async ({ client, server }) => {
-        await client.write([new Uint8Array([1, 2, 3])]);
-        const got = await withTimeout(server.readExactly(3), "server read");
-        assert.deepEqual(got, new Uint8Array([1, 2, 3]));
-        await server.write([got!]);
-        assert.deepEqual(
-          await withTimeout(client.readExactly(3), "client read"),
-          new Uint8Array([1, 2, 3]),
-        );
-      });
+export function adapterSuite(makeRuntime: () => Promise<SocketRuntime>): void {
+  test("connectUnix() reaches listenUnix() and bytes echo back", async () => {
+    await withPair(makeRuntime, async ({ client, server }) => {
+      await client.write([new Uint8Array([1, 2, 3])]);
+      const got = await withTimeout(server.readExactly(3), "server read");
+      assert.deepEqual(got, new Uint8Array([1, 2, 3]));
+      await server.write([got!]);
+      assert.deepEqual(
+        await withTimeout(client.readExactly(3), "client read"),
+        new Uint8Array([1, 2, 3]),
+      );
     });
+  });
 
-    test("readExactly() assembles reads across many small writes and keeps earlier results intact", async () => {
-      await withPair(makeRuntime, async ({ client, server }) => {
-        const total = 3 * 2000;
-        const sent = pattern(total, 7);
-        const writes: Promise<void>[] = [];
-        for (let i = 0; i < total; i += 3) writes.push(client.write([sent.subarray(i, i + 3)]));
-        const reads: Uint8Array[] = [];
-        for (let got = 0; got < total;) {
-          const size = Math.min(7 + (reads.length % 5), total - got);
-          const bytes = await withTimeout(server.readExactly(size), "small reads");
-          assert.ok(bytes !== null);
-          reads.push(bytes);
-          got += size;
-        }
-        await withTimeout(Promise.all(writes), "small writes");
-        const joined = new Uint8Array(total);
-        let offset = 0;
-        for (const bytes of reads) {
-          joined.set(bytes, offset);
-          offset += bytes.byteLength;
-        }
-        assert.deepEqual(joined, sent);
-      });
+  test("readExactly() assembles reads across many small writes and keeps earlier results intact", async () => {
+    await withPair(makeRuntime, async ({ client, server }) => {
+      const total = 3 * 2000;
+      const sent = pattern(total, 7);
+      const writes: Promise<void>[] = [];
+      for (let i = 0; i < total; i += 3) writes.push(client.write([sent.subarray(i, i + 3)]));
+      const reads: Uint8Array[] = [];
+      for (let got = 0; got < total;) {
+        const size = Math.min(7 + (reads.length % 5), total - got);
+        const bytes = await withTimeout(server.readExactly(size), "small reads");
+        assert.ok(bytes !== null);
+        reads.push(bytes);
+        got += size;
+      }
+      await withTimeout(Promise.all(writes), "small writes");
+      const joined = new Uint8Array(total);
+      let offset = 0;
+      for (const bytes of reads) {
+        joined.set(bytes, offset);
+        offset += bytes.byteLength;
+      }
+      assert.deepEqual(joined, sent);
     });
+  });
 
-    test("readExactly() returns one 4 MiB write whole", async () => {
-      await withPair(makeRuntime, async ({ client, server }) => {
-        const sent = pattern(4 * 1024 * 1024, 3);
-        const writing = client.write([sent]);
-        const got = await withTimeout(server.readExactly(sent.byteLength), "4 MiB read", 15000);
-        await withTimeout(writing, "4 MiB write");
-        assert.ok(got !== null);
-        assert.equal(got.byteLength, sent.byteLength);
-        assert.deepEqual(got, sent);
-      });
+  test("readExactly() returns one 4 MiB write whole", async () => {
+    await withPair(makeRuntime, async ({ client, server }) => {
+      const sent = pattern(4 * 1024 * 1024, 3);
+      const writing = client.write([sent]);
+      const got = await withTimeout(server.readExactly(sent.byteLength), "4 MiB read", 15000);
+      await withTimeout(writing, "4 MiB write");
+      assert.ok(got !== null);
+      assert.equal(got.byteLength, sent.byteLength);
+      assert.deepEqual(got, sent);
     });
+  });
 
-    test("readExactly() resolves null when the peer closed cleanly between frames", async () => {
-      await withPair(makeRuntime, async ({ client, server }) => {
-        await client.write([new Uint8Array([9, 9, 9, 9])]);
-        client.close();
-        assert.deepEqual(
-          await withTimeout(server.readExactly(4), "read"),
-          new Uint8Array(4).fill(9),
-        );
-        assert.equal(await withTimeout(server.readExactly(4), "read at EOF"), null);
-        assert.deepEqual(await server.readExactly(0), new Uint8Array(0));
-      });
+  test("readExactly() resolves null when the peer closed cleanly between frames", async () => {
+    await withPair(makeRuntime, async ({ client, server }) => {
+      await client.write([new Uint8Array([9, 9, 9, 9])]);
+      client.close();
+      assert.deepEqual(
+        await withTimeout(server.readExactly(4), "read"),
+        new Uint8Array(4).fill(9),
+      );
+      assert.equal(await withTimeout(server.readExactly(4), "read at EOF"), null);
+      assert.deepEqual(await server.readExactly(0), new Uint8Array(0));
     });
+  });
 
-    test("readExactly() rejects with UnexpectedEofError when the peer closed mid-read", async () => {
-      await withPair(makeRuntime, async ({ client, server }) => {
-        await client.write([new Uint8Array([1, 2])]);
-        client.close();
-        await assert.rejects(withTimeout(server.readExactly(4), "read"), UnexpectedEofError);
-      });
+  test("readExactly() rejects with UnexpectedEofError when the peer closed mid-read", async () => {
+    await withPair(makeRuntime, async ({ client, server }) => {
+      await client.write([new Uint8Array([1, 2])]);
+      client.close();
+      await assert.rejects(withTimeout(server.readExactly(4), "read"), UnexpectedEofError);
     });
+  });
 
-    test("concurrent connections keep their interleaved writes apart", async () => {
-      const runtime = await makeRuntime();
-      await withDir(async (dir) => {
-        const path = join(dir, "s.sock");
-        const listener = await runtime.listenUnix(path, { mode: 0o766 });
-        const echoes: Promise<void>[] = [];
-        const acceptLoop = (async () => {
-          for await (const conn of listener.accept()) {
-            echoes.push((async () => {
-              for (;;) {
-                const header = await conn.readExactly(4);
-                if (header === null) break;
-                const size = new DataView(header.buffer, header.byteOffset).getUint32(0);
-                const payload = await conn.readExactly(size);
-                await conn.write([header, payload!]);
-              }
-              conn.close();
-            })());
-          }
-        })();
-        const clients = await Promise.all(
-          Array.from({ length: 6 }, () => runtime.connectUnix(path)),
-        );
-        await withTimeout(
-          Promise.all(clients.map(async (client, id) => {
-            for (let round = 0; round < 50; round++) {
-              const payload = pattern(1 + ((id * 97 + round * 13) % 300), id * 50 + round);
-              const header = new Uint8Array(4);
-              new DataView(header.buffer).setUint32(0, payload.byteLength);
-              await client.write([header, payload]);
-              const back = await client.readExactly(4 + payload.byteLength);
-              assert.ok(back !== null);
-              assert.deepEqual(back.subarray(4), payload);
+  test("concurrent connections keep their interleaved writes apart", async () => {
+    const runtime = await makeRuntime();
+    await withDir(async (dir) => {
+      const path = join(dir, "s.sock");
+      const listener = await runtime.listenUnix(path, { mode: 0o766 });
+      const echoes: Promise<void>[] = [];
+      const acceptLoop = (async () => {
+        for await (const conn of listener.accept()) {
+          echoes.push((async () => {
+            for (;;) {
+              const header = await conn.readExactly(4);
+              if (header === null) break;
+              const size = new DataView(header.buffer, header.byteOffset).getUint32(0);
+              const payload = await conn.readExactly(size);
+              await conn.write([header, payload!]);
             }
-            client.close();
-          })),
-          "six clients",
-          15000,
-        );
-        await listener.close();
-        await withTimeout(acceptLoop, "accept loop end");
-        await withTimeout(Promise.all(echoes), "echo loops end");
-      });
-    });
-
-    test("write() of [header, payload] chunks arrives in order", async () => {
-      await withPair(makeRuntime, async ({ client, server }) => {
-        const header = new Uint8Array([0, 0, 0, 5]);
-        const payload = new Uint8Array([10, 20, 30, 40, 50]);
-        await client.write([header, payload]);
-        await client.write([header.subarray(0, 2), header.subarray(2), new Uint8Array(0), payload]);
-        assert.deepEqual(
-          await withTimeout(server.readExactly(18), "read"),
-          new Uint8Array([0, 0, 0, 5, 10, 20, 30, 40, 50, 0, 0, 0, 5, 10, 20, 30, 40, 50]),
-        );
-      });
-    });
-
-    test("closed resolves on both sides when the peer closes", async () => {
-      await withPair(makeRuntime, async ({ client, server }) => {
-        const pendingRead = server.readExactly(1);
-        client.close();
-        await withTimeout(server.closed, "server.closed after peer close");
-        await withTimeout(client.closed, "client.closed after close()");
-        assert.equal(await withTimeout(pendingRead, "pending read"), null);
-        client.close();
-      });
-    });
-
-    test("Listener.close() ends the accept() iteration and keeps accepted connections open", async () => {
-      await withPair(makeRuntime, async ({ listener, client, server, accepted }) => {
-        const next = accepted.next();
-        await listener.close();
-        assert.equal((await withTimeout(next, "accept() after close()")).done, true);
-        await client.write([new Uint8Array([42])]);
-        assert.deepEqual(await withTimeout(server.readExactly(1), "read"), new Uint8Array([42]));
-      });
-    });
-
-    test("listenUnix() fails when the path exists", async () => {
-      await withPair(makeRuntime, async (_pair, runtime, path) => {
-        await assert.rejects(() => runtime.listenUnix(path, { mode: 0o766 }));
-      });
-    });
-
-    test("lstat() sees the socket with the mode applied despite a restrictive umask", async () => {
-      const runtime = await makeRuntime();
-      await withDir(async (dir) => {
-        const path = join(dir, "m.sock");
-        const previous = _setUmask(0o077);
-        let listener: Listener;
-        try {
-          listener = await runtime.listenUnix(path, { mode: 0o766 });
-        } finally {
-          if (previous !== undefined) _setUmask(previous);
+            conn.close();
+          })());
         }
-        try {
-          const info = await runtime.lstat(path);
-          assert.ok(info !== undefined);
-          assert.equal(info.isSocket, true);
-          assert.equal(info.isFile, false);
-          assert.equal(info.isSymlink, false);
-          assert.equal(info.mode.toString(8), "766");
-          assert.equal(await runtime.lstat(join(dir, "missing")), undefined);
-        } finally {
-          await listener.close();
-        }
-      });
-    });
-
-    test("removeFile() removes a symlink, not its target, and ignores a missing file", async () => {
-      const runtime = await makeRuntime();
-      await withDir(async (dir) => {
-        const target = join(dir, "target");
-        const link = join(dir, "link.sock");
-        if (runtime.name === "memory") {
-          const memory = runtime as MemoryRuntime;
-          memory.addFile(target, { isFile: true });
-          memory.addFile(link, { isSymlink: true });
-        } else {
-          await writeFile(target, "keep me");
-          await symlink(target, link);
-        }
-        assert.equal((await runtime.lstat(link))?.isSymlink, true);
-        await runtime.removeFile(link);
-        assert.equal(await runtime.lstat(link), undefined);
-        assert.equal((await runtime.lstat(target))?.isFile, true);
-        if (runtime.name !== "memory") assert.equal((await stat(target)).size, 7);
-        await runtime.removeFile(join(dir, "missing"));
-      });
-    });
-
-    test("write() stays pending while the peer does not read, and resumes when it does", async () => {
-      await withPair(makeRuntime, async ({ client, server }) => {
-        const chunk = pattern(64 * 1024, 1);
-        const limit = 64 * 1024 * 1024;
-        let resolvedBytes = 0;
-        let stalled: Promise<void> | undefined;
-        while (resolvedBytes < limit) {
-          const writing = client.write([chunk]);
-          if (await settlesWithin(writing, 300) === "pending") {
-            stalled = writing;
-            break;
+      })();
+      const clients = await Promise.all(
+        Array.from({ length: 6 }, () => runtime.connectUnix(path)),
+      );
+      await withTimeout(
+        Promise.all(clients.map(async (client, id) => {
+          for (let round = 0; round < 50; round++) {
+            const payload = pattern(1 + ((id * 97 + round * 13) % 300), id * 50 + round);
+            const header = new Uint8Array(4);
+            new DataView(header.buffer).setUint32(0, payload.byteLength);
+            await client.write([header, payload]);
+            const back = await client.readExactly(4 + payload.byteLength);
+            assert.ok(back !== null);
+            assert.deepEqual(back.subarray(4), payload);
           }
-          await writing;
-          resolvedBytes += chunk.byteLength;
+          client.close();
+        })),
+        "six clients",
+        15000,
+      );
+      await listener.close();
+      await withTimeout(acceptLoop, "accept loop end");
+      await withTimeout(Promise.all(echoes), "echo loops end");
+    });
+  });
+
+  test("write() of [header, payload] chunks arrives in order", async () => {
+    await withPair(makeRuntime, async ({ client, server }) => {
+      const header = new Uint8Array([0, 0, 0, 5]);
+      const payload = new Uint8Array([10, 20, 30, 40, 50]);
+      await client.write([header, payload]);
+      await client.write([header.subarray(0, 2), header.subarray(2), new Uint8Array(0), payload]);
+      assert.deepEqual(
+        await withTimeout(server.readExactly(18), "read"),
+        new Uint8Array([0, 0, 0, 5, 10, 20, 30, 40, 50, 0, 0, 0, 5, 10, 20, 30, 40, 50]),
+      );
+    });
+  });
+
+  test("closed resolves on both sides when the peer closes", async () => {
+    await withPair(makeRuntime, async ({ client, server }) => {
+      const pendingRead = server.readExactly(1);
+      client.close();
+      await withTimeout(server.closed, "server.closed after peer close");
+      await withTimeout(client.closed, "client.closed after close()");
+      assert.equal(await withTimeout(pendingRead, "pending read"), null);
+      client.close();
+    });
+  });
+
+  test("Listener.close() ends the accept() iteration and keeps accepted connections open", async () => {
+    await withPair(makeRuntime, async ({ listener, client, server, accepted }) => {
+      const next = accepted.next();
+      await listener.close();
+      assert.equal((await withTimeout(next, "accept() after close()")).done, true);
+      await client.write([new Uint8Array([42])]);
+      assert.deepEqual(await withTimeout(server.readExactly(1), "read"), new Uint8Array([42]));
+    });
+  });
+
+  test("listenUnix() fails when the path exists", async () => {
+    await withPair(makeRuntime, async (_pair, runtime, path) => {
+      await assert.rejects(() => runtime.listenUnix(path, { mode: 0o766 }));
+    });
+  });
+
+  test("lstat() sees the socket with the mode applied despite a restrictive umask", async () => {
+    const runtime = await makeRuntime();
+    await withDir(async (dir) => {
+      const path = join(dir, "m.sock");
+      const previous = _setUmask(0o077);
+      let listener: Listener;
+      try {
+        listener = await runtime.listenUnix(path, { mode: 0o766 });
+      } finally {
+        if (previous !== undefined) _setUmask(previous);
+      }
+      try {
+        const info = await runtime.lstat(path);
+        assert.ok(info !== undefined);
+        assert.equal(info.isSocket, true);
+        assert.equal(info.isFile, false);
+        assert.equal(info.isSymlink, false);
+        assert.equal(info.mode.toString(8), "766");
+        assert.equal(await runtime.lstat(join(dir, "missing")), undefined);
+      } finally {
+        await listener.close();
+      }
+    });
+  });
+
+  test("removeFile() removes a symlink, not its target, and ignores a missing file", async () => {
+    const runtime = await makeRuntime();
+    await withDir(async (dir) => {
+      const target = join(dir, "target");
+      const link = join(dir, "link.sock");
+      if (runtime.name === "memory") {
+        const memory = runtime as MemoryRuntime;
+        memory.addFile(target, { isFile: true });
+        memory.addFile(link, { isSymlink: true });
+      } else {
+        await writeFile(target, "keep me");
+        await symlink(target, link);
+      }
+      assert.equal((await runtime.lstat(link))?.isSymlink, true);
+      await runtime.removeFile(link);
+      assert.equal(await runtime.lstat(link), undefined);
+      assert.equal((await runtime.lstat(target))?.isFile, true);
+      if (runtime.name !== "memory") assert.equal((await stat(target)).size, 7);
+      await runtime.removeFile(join(dir, "missing"));
+    });
+  });
+
+  test("write() stays pending while the peer does not read, and resumes when it does", async () => {
+    await withPair(makeRuntime, async ({ client, server }) => {
+      const chunk = pattern(64 * 1024, 1);
+      const limit = 64 * 1024 * 1024;
+      let resolvedBytes = 0;
+      let stalled: Promise<void> | undefined;
+      while (resolvedBytes < limit) {
+        const writing = client.write([chunk]);
+        if (await settlesWithin(writing, 300) === "pending") {
+          stalled = writing;
+          break;
         }
-        assert.ok(stalled !== undefined, `write() never stayed pending (${resolvedBytes} bytes)`);
-        // Reading everything that was accepted lets the stalled write through.
-        const total = resolvedBytes + chunk.byteLength;
-        for (let got = 0; got < total; got += chunk.byteLength) {
-          const bytes = await withTimeout(server.readExactly(chunk.byteLength), "drain read");
-          assert.deepEqual(bytes, chunk);
-        }
-        await withTimeout(stalled, "stalled write after the peer read");
-      });
+        await writing;
+        resolvedBytes += chunk.byteLength;
+      }
+      assert.ok(stalled !== undefined, `write() never stayed pending (${resolvedBytes} bytes)`);
+      // Reading everything that was accepted lets the stalled write through.
+      const total = resolvedBytes + chunk.byteLength;
+      for (let got = 0; got < total; got += chunk.byteLength) {
+        const bytes = await withTimeout(server.readExactly(chunk.byteLength), "drain read");
+        assert.deepEqual(bytes, chunk);
+      }
+      await withTimeout(stalled, "stalled write after the peer read");
     });
   });
 }

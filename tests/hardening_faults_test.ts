@@ -379,12 +379,10 @@ for (const runtimeCase of runtimes) {
           (error) => error instanceof PrepareConfError && error.code === ErrorCode.BadRequest,
         );
       }
+      // A conf value reaches the plugin as text: its "${...}" comes back as those characters.
       const hostile = '{"__proto__":{"polluted":"yes"},"body":"${globalThis.x = 1}"}';
       const token = await healthy.prepareConf([{ name: "say", value: hostile }], "route#proto");
-      const outcome = await healthy.httpReqCall(reqCall(token));
-      assert.equal(outcome.kind, "reply");
-      assert.equal(({} as { polluted?: string }).polluted, undefined);
-      assert.equal((globalThis as { x?: unknown }).x, undefined);
+      await assertHealthyCall(healthy, token, "${globalThis.x = 1}");
     });
 
     test("a filter that leaves an ExtraInfo question in flight gets its connection closed, not desynchronised", async () => {

@@ -4,7 +4,20 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { FrameSplitter } from "./frames.ts";
 import { Histogram } from "./histogram.ts";
-import { ceilingScript, checkReply, frame, loadScript, WORKLOADS } from "./workloads.ts";
+import { bundledPlugins } from "../../plugins/mod.ts";
+import { PluginRegistry } from "../../src/plugin/registry.ts";
+import { decodePrepareConfResponse, FrameType } from "../../src/protocol/mod.ts";
+import { createMemoryRuntime } from "../../src/runtime/memory.ts";
+import type { FrameRead } from "../../src/runtime/types.ts";
+import { RunnerServer } from "../../src/server/server.ts";
+import {
+  ceilingScript,
+  checkReply,
+  frame,
+  loadScript,
+  prepareConfFrame,
+  WORKLOADS,
+} from "./workloads.ts";
 
 describe("FrameSplitter", () => {
   test("FrameSplitter reports whole frames however the stream is cut", () => {
@@ -50,14 +63,47 @@ describe("Histogram", () => {
 });
 
 describe("workloads", () => {
-  test("every workload's ceiling reply is the reply a correct runner gives", () => {
-    for (const workload of WORKLOADS) {
-      const script = ceilingScript(workload);
-      const reply = script.reply;
-      assert.equal(reply[0], workload.callType);
-      assert.equal(checkReply(workload, reply[0]!, reply.subarray(4)), undefined, workload.name);
-      assert.equal(script.questions.length, workload.questions.length);
-      assert.equal(loadScript(workload, 7).answers.length, workload.answers.length);
+  test("every workload's ceiling sends the bytes the runner sends", async () => {
+    // The runner itself, in process over the memory runtime, answers each workload's frames.
+    const runtime = createMemoryRuntime();
+    const server = new RunnerServer({
+      runtime,
+      registry: new PluginRegistry(bundledPlugins),
+      socketPath: "/bench.sock",
+      confTtlMs: 60_000,
+    });
+    await server.start();
+    const conn = await runtime.connectUnix("/bench.sock");
+    try {
+      for (const workload of WORKLOADS) {
+        const ceiling = ceilingScript(workload);
+        await conn.write([prepareConfFrame(workload)]);
+        const prepared = await conn.readFrame();
+        assert.equal(prepared?.type, FrameType.PrepareConf, workload.name);
+        const { confToken } = decodePrepareConfResponse(prepared!.payload!);
+        const script = loadScript(workload, confToken);
+        await conn.write([script.call]);
+        for (let i = 0; i < workload.questions.length; i++) {
+          const question = await conn.readFrame();
+          assert.deepEqual(
+            wholeFrame(question),
+            ceiling.questions[i],
+            `${workload.name} question ${i}`,
+          );
+          await conn.write([script.answers[i]!]);
+        }
+        const reply = await conn.readFrame();
+        assert.deepEqual(wholeFrame(reply), ceiling.reply, `${workload.name} reply`);
+        assert.equal(checkReply(workload, reply!.type, reply!.payload!), undefined, workload.name);
+      }
+    } finally {
+      conn.close();
+      await server.shutdown(0);
     }
   });
 });
+
+function wholeFrame(read: FrameRead | null): Uint8Array {
+  assert.ok(read !== null && read.payload !== null, "the runner closed the connection");
+  return frame(read.type, read.payload);
+}

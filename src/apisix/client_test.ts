@@ -27,7 +27,12 @@ import {
 } from "../protocol/types.ts";
 import { createMemoryRuntime } from "../runtime/memory.ts";
 import { createNodeRuntime } from "../runtime/node.ts";
-import type { Connection, SocketRuntime } from "../runtime/types.ts";
+import {
+  type Connection,
+  ConnectionClosedError,
+  type SocketRuntime,
+  UnexpectedEofError,
+} from "../runtime/types.ts";
 import { tempSocketPath } from "../../tests/support/temp_socket.ts";
 import {
   ApisixClient,
@@ -76,6 +81,8 @@ class StandIn {
   readonly frames: LoggedFrame[] = [];
   readonly prepareConfs: PrepareConfRequest[] = [];
   readonly reqCalls: HttpReqCallRequest[] = [];
+  /** Failures of the stand-in's own checks, asserted empty when the setup closes. */
+  readonly errors: unknown[] = [];
   /** Ids of connections that reached EOF (closed by the client). */
   readonly ended: number[] = [];
   #open = new Set<number>();
@@ -134,8 +141,12 @@ class StandIn {
         const reply = await this.#dispatch(frame, ctx);
         if (reply !== undefined) await writeFrame(conn, reply.type, reply.payload);
       }
-    } catch {
-      // The client closed mid-exchange (or we did): same as EOF for the stand-in.
+    } catch (error) {
+      // The client closed mid-exchange (or we did): same as EOF for the stand-in. Anything
+      // else (an assertion of a handler, a bad frame) is kept for close() to report.
+      if (!(error instanceof ConnectionClosedError || error instanceof UnexpectedEofError)) {
+        this.errors.push(error);
+      }
     } finally {
       this.#open.delete(connId);
       this.ended.push(connId);
@@ -230,6 +241,7 @@ async function startSetup(
       await accepting;
       await Promise.all(serving);
       await cleanup();
+      assert.deepEqual(standIn.errors, [], "the runner stand-in failed");
     },
   };
 }

@@ -9,6 +9,7 @@ import {
   encodeHttpRespCallResponse,
   encodeHttpRespCallResponseFrame,
 } from "./mod.ts";
+import { stopFrameFromTemplate } from "./stop_frames.ts";
 import type { StopAction } from "./types.ts";
 
 const enc = new TextEncoder();
@@ -77,10 +78,26 @@ describe("memoised Stop frames", () => {
       body: new Uint8Array(4096).fill(1),
     });
     const open: StopAction = { type: "stop", status: 200, body: enc.encode("x") };
+    const small = frozenStop();
+    // Count the encodings the memo asks for: it encodes only to make a template.
+    let encodings = 0;
+    const encode = (action: StopAction, id: number) => {
+      encodings++;
+      return encodeHttpReqCallResponseFrame({ id, action: { ...action } });
+    };
     for (let id = 1; id < 4; id++) {
+      assert.equal(stopFrameFromTemplate(big, id, encode), undefined, `big, use ${id}`);
+      assert.equal(stopFrameFromTemplate(open, id, encode), undefined, `unfrozen, use ${id}`);
       assert.deepEqual(encodeHttpReqCallResponseFrame({ id, action: big }), reference(id, big));
       assert.deepEqual(encodeHttpReqCallResponseFrame({ id, action: open }), reference(id, open));
     }
+    assert.equal(encodings, 0);
+    // The contrast: a small frozen stop is memoised from its second use on, encoded once.
+    assert.equal(stopFrameFromTemplate(small, 1, encode), undefined);
+    for (let id = 2; id < 5; id++) {
+      assert.deepEqual(stopFrameFromTemplate(small, id, encode), reference(id, small));
+    }
+    assert.equal(encodings, 1);
   });
 
   test("replies with only an id come from a template and match a fresh encoding", () => {
