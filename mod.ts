@@ -1,13 +1,14 @@
-// Public API of apisix-ts-plugin-runner: define plugins and run them as an APISIX plugin runner.
+// Entry point `.`: the plugin API. It loads no runner, CLI or dev tool, and no `node:` module.
 
 /**
- * Write Apache APISIX plugins in TypeScript and serve them to APISIX's
- * `ext-plugin-pre-req`, `ext-plugin-post-req` and `ext-plugin-post-resp`
- * through its ext-plugin RPC, on Deno, Bun or Node.
+ * Write Apache APISIX plugins in TypeScript for APISIX's `ext-plugin-pre-req`,
+ * `ext-plugin-post-req` and `ext-plugin-post-resp`, on Deno, Bun or Node. The
+ * runner that serves them is `apisix-ts-plugin-runner/runner`, or the
+ * `apisix-ts-runner` command (`run`, `dev`, `build`).
  *
- * @example A plugin and the runner executable serving it
+ * @example A plugin
  * ```ts
- * import { definePlugin, runRunner, stop } from "apisix-ts-plugin-runner";
+ * import { definePlugin, stop } from "apisix-ts-plugin-runner";
  *
  * const requireToken = definePlugin({
  *   name: "require-token",
@@ -21,8 +22,6 @@
  *     req.headers.delete(conf.header);
  *   },
  * });
- *
- * await runRunner({ plugins: [requireToken] });
  * ```
  *
  * @module
@@ -38,17 +37,12 @@ export { CallView } from "./src/plugin/extra_info.ts";
 export { HeaderMap } from "./src/plugin/headers.ts";
 export type { HeaderInit } from "./src/plugin/headers.ts";
 export { RequestArgs } from "./src/plugin/args.ts";
-export { PluginRegistry } from "./src/plugin/registry.ts";
 export {
-  DuplicatePluginError,
   PluginConfError,
   PluginFilterError,
   PluginTimeoutError,
   UnknownPluginError,
 } from "./src/plugin/errors.ts";
-export { runRunner } from "./src/cli/main.ts";
-export type { RunRunnerOptions } from "./src/cli/main.ts";
-export { bundledPlugins } from "./plugins/mod.ts";
 export type {
   Action,
   ExtraInfoRequest,

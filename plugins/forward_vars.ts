@@ -1,6 +1,7 @@
 // Bundled plugin "forward-vars": copies APISIX variables into request headers.
 
 import { definePlugin } from "../src/plugin/define_plugin.ts";
+import type { Plugin } from "../src/plugin/types.ts";
 import { optionalString, optionalStringArray, parseConfObject } from "./_conf.ts";
 
 /** Parsed conf of {@linkcode forwardVars}. */
@@ -28,7 +29,7 @@ export interface ForwardVarsConf {
  * rewrite?.headers; // [{ name: "x-route_id", value: "r1" }]
  * ```
  */
-export const forwardVars = definePlugin<ForwardVarsConf>({
+export const forwardVars: Plugin<ForwardVarsConf> = definePlugin<ForwardVarsConf>({
   name: "forward-vars",
   parseConf(raw) {
     const conf = parseConfObject(raw);

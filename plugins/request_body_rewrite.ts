@@ -1,6 +1,7 @@
 // Bundled plugin "request-body-rewrite": replaces the request body sent upstream.
 
 import { definePlugin } from "../src/plugin/define_plugin.ts";
+import type { Plugin } from "../src/plugin/types.ts";
 import { optionalString, parseConfObject } from "./_conf.ts";
 
 /** Parsed conf of {@linkcode requestBodyRewrite}. */
@@ -22,7 +23,9 @@ const ENCODER = new TextEncoder();
  * (await runRequestPlugin(requestBodyRewrite, { conf: { new_body: "x" } })).bodyText; // "x"
  * ```
  */
-export const requestBodyRewrite = definePlugin<RequestBodyRewriteConf>({
+export const requestBodyRewrite: Plugin<RequestBodyRewriteConf> = definePlugin<
+  RequestBodyRewriteConf
+>({
   name: "request-body-rewrite",
   parseConf(raw) {
     const newBody = optionalString(parseConfObject(raw), "new_body", "");

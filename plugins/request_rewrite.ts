@@ -1,6 +1,7 @@
 // Bundled plugin "request-rewrite": edits path, headers, args and client response headers in one Rewrite.
 
 import { definePlugin } from "../src/plugin/define_plugin.ts";
+import type { Plugin } from "../src/plugin/types.ts";
 import {
   optionalObject,
   optionalString,
@@ -11,15 +12,21 @@ import {
 
 /** A set of names to set and names to remove. */
 export interface SetRemove {
+  /** Names to set, with their values. */
   readonly set: Readonly<Record<string, string>>;
+  /** Names to remove. */
   readonly remove: readonly string[];
 }
 
 /** Parsed conf of {@linkcode requestRewrite}. */
 export interface RequestRewriteConf {
+  /** New upstream path; `undefined` keeps it. */
   readonly path: string | undefined;
+  /** Request headers to set and remove. */
   readonly headers: SetRemove;
+  /** Query args to set and remove. */
   readonly args: SetRemove;
+  /** Headers added to the client response. */
   readonly respHeaders: Readonly<Record<string, string>>;
 }
 
@@ -38,7 +45,7 @@ export interface RequestRewriteConf {
  * rewrite?.path; // "/v2"
  * ```
  */
-export const requestRewrite = definePlugin<RequestRewriteConf>({
+export const requestRewrite: Plugin<RequestRewriteConf> = definePlugin<RequestRewriteConf>({
   name: "request-rewrite",
   parseConf(raw) {
     const conf = parseConfObject(raw);

@@ -1,6 +1,7 @@
 // Bundled plugin "request-validation": rejects requests whose JSON body lacks required fields.
 
 import { definePlugin } from "../src/plugin/define_plugin.ts";
+import type { Plugin } from "../src/plugin/types.ts";
 import { stop } from "../src/plugin/stop.ts";
 import type { StopAction } from "../src/protocol/types.ts";
 import { optionalStringArray, parseConfObject } from "./_conf.ts";
@@ -35,28 +36,30 @@ const NOT_JSON: StopAction = stop(400, {
  * stop?.status; // 400
  * ```
  */
-export const requestValidation = definePlugin<RequestValidationConf>({
-  name: "request-validation",
-  parseConf(raw) {
-    return { required: optionalStringArray(parseConfObject(raw), "required") };
-  },
-  async requestFilter(req, conf) {
-    let body: unknown;
-    try {
-      body = await req.json();
-    } catch (error) {
-      if (error instanceof SyntaxError) return NOT_JSON;
-      throw error;
-    }
-    if (typeof body !== "object" || body === null || Array.isArray(body)) return NOT_JSON;
-    for (const field of conf.required) {
-      if (!Object.hasOwn(body, field)) {
-        return stop(400, {
-          body: JSON.stringify({ error: `missing required field "${field}"`, field }),
-          headers: JSON_HEADERS,
-        });
+export const requestValidation: Plugin<RequestValidationConf> = definePlugin<RequestValidationConf>(
+  {
+    name: "request-validation",
+    parseConf(raw) {
+      return { required: optionalStringArray(parseConfObject(raw), "required") };
+    },
+    async requestFilter(req, conf) {
+      let body: unknown;
+      try {
+        body = await req.json();
+      } catch (error) {
+        if (error instanceof SyntaxError) return NOT_JSON;
+        throw error;
       }
-    }
-    return undefined;
+      if (typeof body !== "object" || body === null || Array.isArray(body)) return NOT_JSON;
+      for (const field of conf.required) {
+        if (!Object.hasOwn(body, field)) {
+          return stop(400, {
+            body: JSON.stringify({ error: `missing required field "${field}"`, field }),
+            headers: JSON_HEADERS,
+          });
+        }
+      }
+      return undefined;
+    },
   },
-});
+);

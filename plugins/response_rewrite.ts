@@ -1,6 +1,7 @@
 // Bundled plugin "response-rewrite": changes the upstream response's status, headers and body.
 
 import { definePlugin } from "../src/plugin/define_plugin.ts";
+import type { Plugin } from "../src/plugin/types.ts";
 import {
   type ConfObject,
   optionalNumber,
@@ -21,9 +22,13 @@ export interface ResponseRewriteFilter {
 
 /** Parsed conf of {@linkcode responseRewrite}. */
 export interface ResponseRewriteConf {
+  /** Client status; `undefined` keeps the upstream one. */
   readonly status: number | undefined;
+  /** Response headers to set. */
   readonly headers: Readonly<Record<string, string>>;
+  /** Replacement body; empty keeps the upstream one (or the filtered one). */
   readonly body: string;
+  /** Regex replacements on the upstream body, in order. */
   readonly filters: readonly ResponseRewriteFilter[];
 }
 
@@ -46,7 +51,7 @@ export interface ResponseRewriteConf {
  * result.bodyText; // "hello there"
  * ```
  */
-export const responseRewrite = definePlugin<ResponseRewriteConf>({
+export const responseRewrite: Plugin<ResponseRewriteConf> = definePlugin<ResponseRewriteConf>({
   name: "response-rewrite",
   parseConf(raw) {
     const conf = parseConfObject(raw);

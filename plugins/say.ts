@@ -1,6 +1,7 @@
 // Bundled plugin "say": answers the request itself with a fixed body.
 
 import { definePlugin } from "../src/plugin/define_plugin.ts";
+import type { Plugin } from "../src/plugin/types.ts";
 import { stop } from "../src/plugin/stop.ts";
 import type { StopAction } from "../src/protocol/types.ts";
 import { optionalString, parseConfObject } from "./_conf.ts";
@@ -23,7 +24,7 @@ export interface SayConf {
  * (await runRequestPlugin(say, { conf: { body: "hello" } })).bodyText; // "hello"
  * ```
  */
-export const say = definePlugin<SayConf>({
+export const say: Plugin<SayConf> = definePlugin<SayConf>({
   name: "say",
   parseConf(raw) {
     const body = optionalString(parseConfObject(raw), "body", "");

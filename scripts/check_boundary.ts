@@ -1,10 +1,15 @@
-// Fails when runtime-specific names leak into the runtime-blind core (src/ outside runtime/ and cli/).
+// Keeps the house in order: the core names no runtime, and each entry's imports stay inside its wing.
+//
+// Usage: deno run -A scripts/check_boundary.ts   (also run by tests/boundary_test.ts)
 
+import { spawnSync } from "node:child_process";
+import { existsSync } from "node:fs";
 import { readdir, readFile } from "node:fs/promises";
 import { join, relative, sep } from "node:path";
 import process from "node:process";
+import { fileURLToPath } from "node:url";
 
-/** Names only src/runtime/ and src/cli/ may mention. */
+/** Names only the runtime adapters and the composition roots may mention. */
 export const FORBIDDEN_NAMES: readonly string[] = [
   "Deno.",
   "Bun.",
@@ -24,7 +29,11 @@ export interface BoundaryOffence {
   name: string;
 }
 
-const EXEMPT_DIRECTORIES = new Set(["src/runtime", "src/cli"]);
+/**
+ * Folders outside the runtime-blind core: the adapters, the runner's composition root
+ * (environment, signals, log files), the CLI and the dev tools.
+ */
+const EXEMPT_DIRECTORIES = new Set(["src/runtime", "src/runner", "src/cli", "src/dev"]);
 
 async function* _coreFiles(root: string, dir: string): AsyncGenerator<string> {
   for (const entry of await readdir(dir, { withFileTypes: true })) {
@@ -39,8 +48,8 @@ async function* _coreFiles(root: string, dir: string): AsyncGenerator<string> {
 }
 
 /**
- * Lists every line of `src/**\/*.ts` (outside `src/runtime/`, `src/cli/` and
- * `*_test.ts`) that mentions a {@linkcode FORBIDDEN_NAMES} entry.
+ * Lists every line of `src/**\/*.ts` (outside the exempt folders and `*_test.ts`)
+ * that mentions a {@linkcode FORBIDDEN_NAMES} entry.
  *
  * @example
  * ```ts
@@ -61,12 +70,137 @@ export async function checkBoundary(root: string): Promise<BoundaryOffence[]> {
   return offences;
 }
 
+/** What one entry file's static imports must never reach. */
+export interface WingRule {
+  /** The entry, relative to the root. */
+  readonly entry: string;
+  /** Folders (relative, `/`-separated) its static import graph must stay out of. */
+  readonly forbidden: readonly string[];
+  /** Whether `node:` builtins are forbidden too. */
+  readonly noNodeBuiltins: boolean;
+}
+
+/**
+ * The three wings: what a plugin author imports loads no runner, no CLI and no `node:`
+ * module; the runner loads no CLI; nothing in the product loads the dev tools except the
+ * CLI's `dev` command, through a dynamic import.
+ */
+export const WING_RULES: readonly WingRule[] = [
+  {
+    entry: "mod.ts",
+    forbidden: ["src/cli", "src/runner", "src/server", "src/runtime", "src/dev", "src/conf"],
+    noNodeBuiltins: true,
+  },
+  {
+    entry: "plugins/mod.ts",
+    forbidden: ["src/cli", "src/runner", "src/server", "src/runtime", "src/dev"],
+    noNodeBuiltins: true,
+  },
+  {
+    entry: "testing.ts",
+    forbidden: ["src/cli", "src/runner", "src/runtime", "src/dev"],
+    noNodeBuiltins: true,
+  },
+  { entry: "runner.ts", forbidden: ["src/cli", "src/dev", "plugins"], noNodeBuiltins: false },
+  { entry: "src/cli/main.ts", forbidden: ["src/dev"], noNodeBuiltins: false },
+];
+
+/** One import that crosses a wing's wall. */
+export interface WingOffence {
+  /** The entry whose graph reaches it. */
+  readonly entry: string;
+  /** The module reached: a root-relative path or a `node:` specifier. */
+  readonly reached: string;
+}
+
+/**
+ * Follows each rule's entry through its static imports (type imports included, dynamic
+ * imports not: those load only when their command runs) with `deno info`, and lists every
+ * module the rule forbids. Entries missing below `root` are skipped.
+ *
+ * @example
+ * ```ts
+ * const offences = checkWings("/work/main");
+ * ```
+ */
+export function checkWings(
+  root: string,
+  rules: readonly WingRule[] = WING_RULES,
+): WingOffence[] {
+  const offences: WingOffence[] = [];
+  for (const rule of rules) {
+    if (!existsSync(join(root, rule.entry))) continue;
+    for (const reached of staticGraph(root, rule.entry)) {
+      const forbidden = reached.startsWith("node:")
+        ? rule.noNodeBuiltins
+        : rule.forbidden.some((dir) => reached.startsWith(`${dir}/`));
+      if (forbidden) offences.push({ entry: rule.entry, reached });
+    }
+  }
+  return offences;
+}
+
+/**
+ * The modules `entry` reaches through static imports: root-relative paths of local files
+ * and `node:` specifiers (npm packages are not listed).
+ */
+export function staticGraph(root: string, entry: string): string[] {
+  const deno = join(root, "node_modules", ".bin", "deno");
+  const result = spawnSync(existsSync(deno) ? deno : "deno", ["info", "--json", entry], {
+    cwd: root,
+    encoding: "utf8",
+    maxBuffer: 1 << 26,
+  });
+  if (result.status !== 0) throw new Error(`deno info ${entry} failed: ${result.stderr}`);
+  const info = JSON.parse(result.stdout) as {
+    roots: string[];
+    modules: {
+      specifier: string;
+      dependencies?: {
+        code?: { specifier: string };
+        type?: { specifier: string };
+        isDynamic?: boolean;
+      }[];
+    }[];
+  };
+  const bySpecifier = new Map(info.modules.map((m) => [m.specifier, m]));
+  const seen = new Set<string>();
+  const queue = [...info.roots];
+  while (queue.length > 0) {
+    const specifier = queue.pop()!;
+    if (seen.has(specifier)) continue;
+    seen.add(specifier);
+    for (const dep of bySpecifier.get(specifier)?.dependencies ?? []) {
+      if (dep.isDynamic) continue;
+      for (const target of [dep.code?.specifier, dep.type?.specifier]) {
+        if (target !== undefined && !seen.has(target)) queue.push(target);
+      }
+    }
+  }
+  const reached: string[] = [];
+  for (const specifier of seen) {
+    if (specifier.startsWith("node:")) reached.push(specifier);
+    else if (specifier.startsWith("file://")) {
+      const rel = relative(root, fileURLToPath(specifier)).split(sep).join("/");
+      if (!rel.startsWith("node_modules/") && !rel.startsWith("..")) reached.push(rel);
+    }
+  }
+  return reached.sort();
+}
+
 if (import.meta.main) {
   const root = join(import.meta.dirname ?? ".", "..");
   const offences = await checkBoundary(root);
   for (const { file, line, name } of offences) {
     console.error(`${file}:${line}: the core must not mention "${name}"`);
   }
-  if (offences.length > 0) process.exit(1);
-  console.log("Boundary check passed: the core names no runtime.");
+  const crossings = checkWings(root);
+  for (const { entry, reached } of crossings) {
+    console.error(`${entry} must not load ${reached}`);
+  }
+  if (offences.length + crossings.length > 0) process.exit(1);
+  for (const rule of WING_RULES) {
+    console.log(`${rule.entry}: ${staticGraph(root, rule.entry).length} modules`);
+  }
+  console.log("Boundary check passed: the core names no runtime; every entry stays in its wing.");
 }

@@ -45,6 +45,10 @@ const env: Record<string, string | undefined> = {
   PATH: `${join(repoRoot, "node_modules", ".bin")}:${process.env.PATH ?? ""}`,
   RUST_BACKTRACE: "0",
 };
+// Tests run as from a plain shell: a CLI they start must not take npm's INIT_CWD (this
+// repository) for the folder its user typed the command in. Emptied, not deleted: Deno's
+// spawnSync adds the parent's environment to the one it is given.
+env.INIT_CWD = "";
 // Colour only for a person at a terminal: CI logs get plain text.
 if (!process.stdout.isTTY) {
   env.NO_COLOR = "1";
@@ -69,14 +73,8 @@ const skips: string[] = [];
 const tallies = new Map<string, Tally>();
 mkdirSync(reportDir, { recursive: true });
 
-if (root === repoRoot) {
-  prepare("build the Node bundle", "bun", [
-    "build",
-    "src/cli/run_bundled.ts",
-    "--target=node",
-    "--outfile=dist/node/runner.mjs",
-  ]);
-}
+// lib/ is the package's built JavaScript: the Node runner of the end-to-end tests runs it.
+if (root === repoRoot) prepare("build lib/", "deno", ["run", "-A", "scripts/build_lib.ts"]);
 
 const checked = !values.quick;
 if (checked) {
@@ -86,7 +84,9 @@ if (checked) {
     "doc",
     "--lint",
     "mod.ts",
+    "runner.ts",
     "testing.ts",
+    "plugins/mod.ts",
   ]);
   check("deno check", "deno", ["check", ...discoverSourceFiles(root)]);
 }

@@ -4,12 +4,8 @@ import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { describe, test } from "node:test";
-import {
-  type BuildResult,
-  buildRunner,
-  DenortUnavailableError,
-  formatBytes,
-} from "../scripts/build.ts";
+import { type BuildResult, buildRunner, formatBytes } from "../src/cli/build/build.ts";
+import { DenortUnavailableError } from "../src/cli/errors.ts";
 import {
   ApisixClient,
   ApisixConnection,
@@ -17,7 +13,7 @@ import {
   PrepareConfError,
   type ReqCallOutcome,
   type RespCallOutcome,
-} from "../src/apisix/mod.ts";
+} from "../src/dev/client/mod.ts";
 import { ErrorCode, type HttpReqCallRequest, type TextEntry } from "../src/protocol/types.ts";
 import { loadRuntime } from "../src/runtime/detect.ts";
 import { VERSION } from "../src/version.ts";

@@ -5,12 +5,12 @@ import { existsSync } from "node:fs";
 import { rm, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { ApisixClient } from "../src/apisix/client.ts";
-import { DevGateway, serveEcho } from "../src/gateway/gateway.ts";
-import type { EchoBody } from "../src/gateway/echo.ts";
-import { parseRoutes } from "../src/gateway/routes.ts";
-import { createNodeHttpRuntime } from "../src/runtime/http_node.ts";
-import type { HttpClientResponse, HttpHeader, HttpServer } from "../src/runtime/http_types.ts";
+import { ApisixClient } from "../src/dev/client/client.ts";
+import { DevGateway, serveEcho } from "../src/dev/gateway/gateway.ts";
+import type { EchoBody } from "../src/dev/gateway/echo.ts";
+import { parseRoutes } from "../src/dev/gateway/routes.ts";
+import { createNodeHttpRuntime } from "../src/dev/http/http_node.ts";
+import type { HttpClientResponse, HttpHeader, HttpServer } from "../src/dev/http/http_types.ts";
 import { createNodeRuntime } from "../src/runtime/node.ts";
 import type { Inspected } from "./fixtures/gateway_plugins.ts";
 import {

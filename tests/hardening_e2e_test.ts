@@ -8,7 +8,7 @@ import { join } from "node:path";
 import process from "node:process";
 import { after, before, describe, test } from "node:test";
 import fc from "fast-check";
-import { ApisixConnection } from "../src/apisix/mod.ts";
+import { ApisixConnection } from "../src/dev/client/mod.ts";
 import { encodeFrameHeader, encodeHttpReqCallRequest, readFrame } from "../src/protocol/mod.ts";
 import { ErrorCode, FRAME_HEADER_SIZE, FrameType } from "../src/protocol/types.ts";
 import { createNodeRuntime } from "../src/runtime/node.ts";

@@ -9,7 +9,7 @@ import v8 from "node:v8";
 import vm from "node:vm";
 import { after, before, describe, test } from "node:test";
 import { bundledPlugins } from "../plugins/mod.ts";
-import { type ApisixConnection, PrepareConfError } from "../src/apisix/mod.ts";
+import { type ApisixConnection, PrepareConfError } from "../src/dev/client/mod.ts";
 import { definePlugin } from "../src/plugin/define_plugin.ts";
 import { PluginFilterError, PluginTimeoutError } from "../src/plugin/errors.ts";
 import { stop } from "../src/plugin/stop.ts";

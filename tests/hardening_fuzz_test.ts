@@ -5,7 +5,7 @@ import { readdir, readFile } from "node:fs/promises";
 import process from "node:process";
 import { after, before, describe, test } from "node:test";
 import fc from "fast-check";
-import type { ApisixConnection } from "../src/apisix/mod.ts";
+import type { ApisixConnection } from "../src/dev/client/mod.ts";
 import { definePlugin } from "../src/plugin/define_plugin.ts";
 import { stop } from "../src/plugin/stop.ts";
 import {

@@ -12,7 +12,7 @@ import {
   escapeJsonLineSeparators,
   setupLogging,
   shutdownLogging,
-} from "../src/cli/logging.ts";
+} from "../src/runner/logging.ts";
 import { PluginFilterError } from "../src/plugin/errors.ts";
 
 // deno-lint-ignore no-control-regex

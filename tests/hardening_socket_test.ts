@@ -18,7 +18,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
 import { afterEach, beforeEach, describe, test } from "node:test";
-import { ApisixConnection } from "../src/apisix/mod.ts";
+import { ApisixConnection } from "../src/dev/client/mod.ts";
 import { detectRuntimeName } from "../src/runtime/detect.ts";
 import { createNodeRuntime } from "../src/runtime/node.ts";
 import type { SocketRuntime } from "../src/runtime/types.ts";

@@ -2,7 +2,7 @@
 
 import assert from "node:assert/strict";
 import { configure, type LogRecord, reset } from "@logtape/logtape";
-import { ApisixConnection } from "../src/apisix/mod.ts";
+import { ApisixConnection } from "../src/dev/client/mod.ts";
 import { PluginRegistry } from "../src/plugin/registry.ts";
 import type { AnyPlugin } from "../src/plugin/types.ts";
 import type { SocketRuntime } from "../src/runtime/types.ts";

@@ -2,7 +2,7 @@
 
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { ApisixConnection, PrepareConfError } from "../src/apisix/mod.ts";
+import { ApisixConnection, PrepareConfError } from "../src/dev/client/mod.ts";
 import { stop } from "../src/plugin/stop.ts";
 import { encodeHttpReqCallResponse } from "../src/protocol/mod.ts";
 import { ErrorCode, MAX_PAYLOAD_SIZE, type TextEntry } from "../src/protocol/types.ts";

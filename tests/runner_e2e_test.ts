@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { after, before, describe, test } from "node:test";
-import { ApisixConnection, PrepareConfError } from "../src/apisix/mod.ts";
+import { ApisixConnection, PrepareConfError } from "../src/dev/client/mod.ts";
 import {
   decodeErrorResponse,
   encodeExtraInfoResponse,

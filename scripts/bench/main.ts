@@ -14,7 +14,7 @@ import { join } from "node:path";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { measureStartToListening, socketAccepts } from "../measure_start.ts";
+import { measureStartToListening, socketAccepts } from "../../src/cli/build/measure_start.ts";
 import type { LoadResult } from "./loadgen.ts";
 import { type MemoryInfo, memoryInfo } from "./proc.ts";
 import { WORKLOADS } from "./workloads.ts";
@@ -183,13 +183,18 @@ function _newestSource(): number {
 function _build(options: Options): void {
   mkdirSync(join(ROOT, "dist", "bench"), { recursive: true });
   if (options.runtimes.includes("node")) {
-    _run(BUN, ["build", "src/cli/run_bundled.ts", "--target=node", `--outfile=${NODE_RUNNER}`]);
+    _run(BUN, [
+      "build",
+      "scripts/bench/bundled_runner.ts",
+      "--target=node",
+      `--outfile=${NODE_RUNNER}`,
+    ]);
     _run(BUN, ["build", "scripts/bench/ceiling.ts", "--target=node", `--outfile=${NODE_CEILING}`]);
   }
   if (options.runtimes.includes("binary")) {
     if (!existsSync(BINARY) || statSync(BINARY).mtimeMs < _newestSource()) {
       _log("building dist/apisix-ts-runner (bun build --compile)");
-      _run(BUN, ["build", "--compile", "src/cli/run_bundled.ts", `--outfile=${BINARY}`]);
+      _run(BUN, ["build", "--compile", "scripts/bench/bundled_runner.ts", `--outfile=${BINARY}`]);
     }
   }
 }
@@ -204,10 +209,10 @@ function _runnerCommand(runtime: RuntimeName): string[] {
         "--allow-write",
         "--allow-net",
         "--allow-env=APISIX_LISTEN_ADDRESS,APISIX_CONF_EXPIRE_TIME",
-        join(ROOT, "src/cli/run_bundled.ts"),
+        join(ROOT, "scripts/bench/bundled_runner.ts"),
       ];
     case "bun":
-      return [BUN, join(ROOT, "src/cli/run_bundled.ts")];
+      return [BUN, join(ROOT, "scripts/bench/bundled_runner.ts")];
     case "node":
       return ["node", NODE_RUNNER];
     case "binary":

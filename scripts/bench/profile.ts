@@ -39,7 +39,7 @@ const profFlags = [
   `--cpu-prof-dir=${dir}`,
   `--cpu-prof-interval=${values.interval}`,
 ];
-const entry = join(ROOT, "src/cli/run_bundled.ts");
+const entry = join(ROOT, "scripts/bench/bundled_runner.ts");
 const command = values.runtime === "deno"
   ? [join(BIN, "deno"), "run", "-A", ...profFlags, entry, "run"]
   : [join(BIN, "bun"), ...profFlags, entry, "run"];

@@ -30,8 +30,9 @@ export const RUNNER_EXCLUSIONS: readonly RunnerExclusion[] = [
   },
 ];
 
-/** Folders never searched for test files. */
-const _SKIPPED_DIRS = new Set(["node_modules", "dist"]);
+/** Folders never searched: dependencies, and build output (dist/, lib/ at the root). */
+const _SKIPPED_DIRS = new Set(["node_modules"]);
+const _SKIPPED_ROOT_DIRS = new Set(["dist", "lib"]);
 
 /** Every `*_test.ts` below `root` (paths relative to it, sorted), skipping dot folders. */
 export function discoverTestFiles(root: string): string[] {
@@ -62,6 +63,7 @@ function _walk(root: string, dir: string): string[] {
   const out: string[] = [];
   for (const name of readdirSync(dir)) {
     if (name.startsWith(".") || _SKIPPED_DIRS.has(name)) continue;
+    if (dir === root && _SKIPPED_ROOT_DIRS.has(name)) continue;
     const path = join(dir, name);
     if (statSync(path).isDirectory()) out.push(..._walk(root, path));
     else out.push(relative(root, path));

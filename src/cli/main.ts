@@ -1,170 +1,158 @@
-// The composition root: parses the command line and env, builds a runner and serves until a signal.
-import { getLogger } from "@logtape/logtape";
-import type { AnyPlugin } from "../plugin/types.ts";
-import { PluginRegistry } from "../plugin/registry.ts";
-import { detectRuntimeName, loadRuntime } from "../runtime/detect.ts";
-import type { SocketRuntime } from "../runtime/types.ts";
-import { RunnerServer } from "../server/server.ts";
-import { VERSION } from "../version.ts";
-import { type CliArgs, helpText, parseCliArgs } from "./args.ts";
-import { runDev } from "./dev.ts";
+// The `apisix-ts-runner` CLI: init, dev, build, run, doctor, version, help. The dev tools load only for dev.
+import { resolve } from "node:path";
+import { runRunner } from "../runner/run_runner.ts";
+import { parseStrict } from "../runner/args.ts";
 import {
-  CONF_EXPIRE_TIME_VAR,
-  LISTEN_ADDRESS_VAR,
-  parseConfTtlMs,
-  parseListenAddress,
-} from "./env.ts";
-import { installLastResortHandlers } from "./last_resort.ts";
-import { setupLogging, shutdownLogging } from "./logging.ts";
+  detectRuntimeName,
+  exitProcess,
+  processArgs,
+  runtimeVersion,
+  scriptCommand,
+} from "../runtime/detect.ts";
+import { VERSION } from "../version.ts";
+import { BUILD_OPTIONS, cliHelpText, runtimeFlag, splitPluginFlags } from "./args.ts";
+import { discoverPlugins } from "./discover.ts";
+import {
+  BuildOptionError,
+  DuplicatePluginNameError,
+  PluginDiscoveryError,
+  UsageError,
+} from "./errors.ts";
+import { runInit } from "./init.ts";
+import { callerCwd } from "./tools.ts";
 
-const logger = getLogger(["apisix-runner", "cli"]);
-
-/** Exit code for a bad command line or environment. */
+/** Exit code of a command line or input the CLI cannot use. */
 export const EXIT_USAGE = 2;
-/** Exit code when the runner cannot start (socket path taken, listen failed). */
-export const EXIT_START_FAILED = 1;
+/** Exit code of a command that ran and failed (a type error, a failed compile). */
+export const EXIT_FAILED = 1;
 
-/** Options of {@linkcode runRunner}. */
-export interface RunRunnerOptions {
-  /** The plugins the runner serves; route confs name them. */
-  plugins: readonly AnyPlugin[];
-  /** Command line without the program name; defaults to the process's own arguments. */
-  args?: readonly string[];
-  /** How the program is called in the help text; defaults to `apisix-ts-runner`. */
-  programName?: string;
-  /** Routes document the `dev` command serves without `--routes` (see `parseRoutes`). */
-  devRoutes?: unknown;
-}
+const PROGRAM = "apisix-ts-runner";
 
 /**
- * Runs the plugin runner executable: `run` (the default, what APISIX's
- * `ext-plugin.cmd` starts), `version` or `help`. Never returns: the process
- * exits 0 after a graceful shutdown on SIGTERM or SIGINT, 2 on a bad command
- * line or environment, 1 when it cannot listen.
+ * Runs one CLI command and exits with its code. `run` and `doctor` load the
+ * plugins from source and hand over to `runRunner()`, as the compiled
+ * executable does with its compiled-in plugins; `dev` loads the dev tools.
  *
- * @example Your own runner executable with your plugins compiled in
+ * @example
  * ```ts
- * // main.ts — compile with `deno compile -A main.ts` or `bun build --compile main.ts`
- * import { runRunner } from "apisix-ts-plugin-runner";
- * import { myAuth } from "./my_auth.ts";
- *
- * await runRunner({ plugins: [myAuth] });
+ * await runCli(["build", "--plugins", "./plugins"]);
  * ```
  */
-export async function runRunner(options: RunRunnerOptions): Promise<never> {
-  const program = options.programName ?? "apisix-ts-runner";
-  let args: CliArgs;
+export async function runCli(argv: readonly string[] = processArgs()): Promise<never> {
+  const [command, ...rest] = argv;
   try {
-    args = parseCliArgs(options.args ?? _processArgs());
+    switch (command) {
+      case undefined:
+      case "help":
+      case "-h":
+      case "--help":
+        console.log(cliHelpText(PROGRAM));
+        return exitProcess(0);
+      case "version":
+      case "--version":
+        console.log(
+          `apisix-ts-plugin-runner ${VERSION} (${detectRuntimeName()} ${runtimeVersion()})`,
+        );
+        return exitProcess(0);
+      case "init":
+        return exitProcess(_init(rest));
+      case "dev": {
+        const { runDevCommand } = await import("../dev/dev_command.ts");
+        return exitProcess(await runDevCommand(rest, { program: PROGRAM, cwd: callerCwd() }));
+      }
+      case "build":
+        return exitProcess(await _build(rest));
+      case "run":
+      case "doctor":
+        return await _serve(command, rest);
+      default:
+        throw new UsageError(
+          `Unknown command ${JSON.stringify(command)}: expected one of init, dev, build, run, ` +
+            `doctor, version, help`,
+        );
+    }
   } catch (error) {
-    return _fail(`${(error as Error).message}\nRun "${program} --help" for usage.`, EXIT_USAGE);
+    const usage = error instanceof UsageError || error instanceof BuildOptionError ||
+      error instanceof PluginDiscoveryError || error instanceof DuplicatePluginNameError ||
+      (error as Error).name === "ConfigError";
+    const hint = usage ? `\nRun "${PROGRAM} help" for usage.` : "";
+    console.error(`${(error as Error).message}${hint}`);
+    return exitProcess(usage ? EXIT_USAGE : EXIT_FAILED);
   }
-  if (args.command === "help") {
-    console.log(helpText(program));
-    return _exit(0);
+}
+
+/** `run` and `doctor` from source: the plugins come from `--plugins` and `--with-bundled`. */
+async function _serve(command: "run" | "doctor", argv: readonly string[]): Promise<never> {
+  const { flags, rest } = splitPluginFlags(argv);
+  const cwd = callerCwd();
+  const found = await discoverPlugins(flags.plugins, { withBundled: flags.withBundled, cwd });
+  const pluginArgs = [
+    ...flags.plugins.flatMap((path) => ["--plugins", resolve(cwd, path)]),
+    ...(flags.withBundled ? ["--with-bundled"] : []),
+  ];
+  return await runRunner({
+    plugins: found.map((source) => source.plugin),
+    args: [command, ...rest],
+    programName: PROGRAM,
+    command: [...scriptCommand(), "run", ...pluginArgs],
+  });
+}
+
+function _init(argv: readonly string[]): number {
+  const { values, positionals } = parseStrict(argv, {
+    "runtime": { type: "string" },
+    "help": { type: "boolean", short: "h", default: false },
+  });
+  if (values.help === true) {
+    console.log(cliHelpText(PROGRAM));
+    return 0;
   }
-  let registry: PluginRegistry;
-  try {
-    registry = new PluginRegistry(options.plugins);
-  } catch (error) {
-    return _fail((error as Error).message, EXIT_USAGE);
+  if (positionals.length > 1) {
+    throw new UsageError(`init takes one folder, got ${JSON.stringify(positionals)}`);
   }
-  const runtimeName = args.runtime ?? detectRuntimeName();
-  if (args.command === "version") {
-    console.log(
-      `apisix-ts-plugin-runner ${VERSION} (${runtimeName} ${_runtimeVersion(runtimeName)})\n` +
-        `plugins: ${registry.names().join(", ")}`,
+  const result = runInit({
+    dir: resolve(callerCwd(), positionals[0] ?? "."),
+    runtime: runtimeFlag(values.runtime) ?? detectRuntimeName(),
+  });
+  for (const line of result.report) console.log(line);
+  return 0;
+}
+
+async function _build(argv: readonly string[]): Promise<number> {
+  const { values, positionals } = parseStrict(argv, BUILD_OPTIONS);
+  if (values.help === true) {
+    console.log(cliHelpText(PROGRAM));
+    return 0;
+  }
+  if (positionals.length > 0) {
+    throw new UsageError(`build takes no positional argument, got ${JSON.stringify(positionals)}`);
+  }
+  const compiler = String(values.compiler);
+  if (compiler !== "auto" && compiler !== "deno" && compiler !== "bun") {
+    throw new BuildOptionError(
+      `Unknown --compiler ${JSON.stringify(compiler)}: expected auto, deno or bun`,
     );
-    return _exit(0);
   }
-  const runtime = await loadRuntime(runtimeName);
-  if (args.command === "dev") {
-    const code = await runDev({
-      args,
-      registry,
-      runtime,
-      defaultRoutes: options.devRoutes,
-      program,
-    });
-    return _exit(code, runtime);
+  const plugins = (values.plugins as string[] | undefined) ?? [];
+  const withBundled = values["with-bundled"] === true;
+  if (plugins.length === 0 && !withBundled) {
+    throw new UsageError(
+      "Nothing to build: pass --plugins <file|dir> (your plugins) and/or --with-bundled",
+    );
   }
-  let socketPath: string;
-  let confTtlMs: number;
-  try {
-    socketPath = parseListenAddress(runtime.env(LISTEN_ADDRESS_VAR));
-    confTtlMs = parseConfTtlMs(runtime.env(CONF_EXPIRE_TIME_VAR));
-  } catch (error) {
-    return _fail((error as Error).message, EXIT_USAGE);
-  }
-  await setupLogging({ level: args.logLevel, format: args.logFormat, file: args.logFile });
-  installLastResortHandlers();
-  const server = new RunnerServer({
-    runtime,
-    registry,
-    socketPath,
-    confTtlMs,
-    callTimeoutMs: args.callTimeoutMs,
-    skipInvalidConf: args.skipInvalidConf,
+  const { buildRunner } = await import("./build/build.ts");
+  await buildRunner({
+    plugins,
+    withBundled,
+    compiler,
+    out: values.out as string | undefined,
+    target: values.target as string | undefined,
+    socketDir: values["socket-dir"] as string | undefined,
+    allow: (values.allow as string[] | undefined) ?? [],
+    check: values["no-check"] !== true,
+    measure: values["no-measure"] !== true,
+    cwd: callerCwd(),
+    log: (line) => console.log(line),
   });
-  // Signal handlers go in before listening: APISIX may send SIGTERM as soon as the socket exists.
-  const started = server.start();
-  _stopOnSignal(runtime, () => started.then(() => server.shutdown(args.shutdownTimeoutMs)));
-  try {
-    await started;
-  } catch (error) {
-    logger.fatal("Cannot start: {error}", { error });
-    await shutdownLogging();
-    return _fail(`Cannot start: ${(error as Error).message}`, EXIT_START_FAILED, runtime);
-  }
-  logger.info("Serving plugins {plugins} on {runtime}", {
-    plugins: registry.names().join(", "),
-    runtime: runtime.name,
-  });
-  return await new Promise<never>(() => {});
-}
-
-// On the first SIGTERM or SIGINT: shut down, flush the logs, exit 0. Later signals are ignored.
-function _stopOnSignal(runtime: SocketRuntime, shutdown: () => Promise<void>): void {
-  let stopping = false;
-  const stop = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    logger.info("Received {signal}, shutting down", { signal });
-    shutdown()
-      .catch((error) => logger.error("Shutdown failed: {error}", { error }))
-      .then(shutdownLogging)
-      .finally(() => runtime.exit(0));
-  };
-  runtime.onSignal("SIGTERM", () => stop("SIGTERM"));
-  runtime.onSignal("SIGINT", () => stop("SIGINT"));
-}
-
-interface _Globals {
-  Deno?: { args: string[]; version: { deno: string }; exit(code: number): never };
-  Bun?: { version: string };
-  process?: { argv: string[]; version: string; exit(code: number): never };
-}
-
-const _globals = globalThis as unknown as _Globals;
-
-function _processArgs(): string[] {
-  return _globals.Deno?.args ?? _globals.process?.argv.slice(2) ?? [];
-}
-
-function _runtimeVersion(name: string): string {
-  if (name === "deno") return _globals.Deno?.version.deno ?? "?";
-  if (name === "bun") return _globals.Bun?.version ?? "?";
-  return _globals.process?.version ?? "?";
-}
-
-function _fail(message: string, code: number, runtime?: SocketRuntime): never {
-  console.error(message);
-  return _exit(code, runtime);
-}
-
-function _exit(code: number, runtime?: SocketRuntime): never {
-  if (runtime !== undefined) runtime.exit(code);
-  if (_globals.Deno !== undefined) _globals.Deno.exit(code);
-  if (_globals.process !== undefined) _globals.process.exit(code);
-  throw new Error(`exit ${code}`);
+  return 0;
 }

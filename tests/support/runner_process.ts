@@ -18,10 +18,12 @@ export const DENO_BIN: string = join(REPO_ROOT, "node_modules", ".bin", "deno");
 /** The bun binary installed from npm. */
 export const BUN_BIN: string = join(REPO_ROOT, "node_modules", ".bin", "bun");
 
-/** Default runner entry for deno and bun: the CLI with the bundled plugins. */
-export const DEFAULT_TS_ENTRY = "src/cli/run_bundled.ts";
-/** Default runner entry for node: the lead's build output. */
-export const DEFAULT_NODE_ENTRY = "dist/node/runner.mjs";
+/** Default runner entry for deno and bun: the CLI from source (`run --with-bundled` unless `args` says). */
+export const DEFAULT_TS_ENTRY = "src/cli/bin.ts";
+/** Default runner entry for node: the CLI built into lib/ (scripts/build_lib.ts). */
+export const DEFAULT_NODE_ENTRY = "lib/src/cli/bin.js";
+/** Arguments of a default entry: serve the bundled plugins. */
+export const DEFAULT_ENTRY_ARGS: readonly string[] = ["run", "--with-bundled"];
 
 /**
  * Deno permission flags of the runner: the same set as the `runner:deno` script, so the
@@ -46,7 +48,10 @@ export interface SpawnRunnerOptions {
   binaryPath?: string;
   /** Entry file replacing the default one (relative to the repository root or absolute). */
   entry?: string;
-  /** Arguments replacing `["run"]` after the entry (or after the binary). */
+  /**
+   * Arguments after the entry (or after the binary); default `["run"]`, or
+   * {@linkcode DEFAULT_ENTRY_ARGS} with the default entry (the CLI).
+   */
   args?: readonly string[];
   /** Arguments appended after `args`. */
   extraArgs?: readonly string[];
@@ -199,7 +204,8 @@ export async function spawnRunner(options: SpawnRunnerOptions): Promise<RunnerPr
 
   const argv = [
     ..._commandOf(options),
-    ...(options.args ?? ["run"]),
+    ...(options.args ??
+      (options.entry === undefined && options.runtime !== "binary" ? DEFAULT_ENTRY_ARGS : ["run"])),
     ...(options.extraArgs ?? []),
   ];
   // `exec "$@"` keeps the pid; `2>&1` gives the child one pipe for both streams, in write order;

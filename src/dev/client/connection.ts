@@ -1,0 +1,286 @@
+// Client side of one APISIX→runner connection: PrepareConf, HTTP calls and APISIX's ExtraInfo loop.
+
+import {
+  decodeErrorResponse,
+  decodeExtraInfoRequest,
+  decodeHttpReqCallResponse,
+  decodeHttpRespCallResponse,
+  decodePrepareConfResponse,
+  encodeExtraInfoResponse,
+  encodeHttpReqCallRequest,
+  encodeHttpRespCallRequest,
+  encodePrepareConfRequest,
+  readFrame,
+  writeFrame,
+} from "../../protocol/mod.ts";
+import {
+  type ExtraInfoRequest,
+  FrameType,
+  type HttpReqCallRequest,
+  type HttpReqCallResponse,
+  type HttpRespCallRequest,
+  type HttpRespCallResponse,
+  type TextEntry,
+} from "../../protocol/types.ts";
+import type { Connection, SocketRuntime } from "../../runtime/types.ts";
+
+/** One raw frame as read from the runner. */
+export interface RawFrame {
+  /** The type byte. */
+  type: number;
+  /** The payload bytes. */
+  payload: Uint8Array;
+}
+
+/**
+ * Answers an ExtraInfo question the way APISIX would: the bytes of the var or
+ * body, or `undefined` for "absent" (unknown var, no body).
+ */
+export type ExtraInfoAnswerer = (
+  question: ExtraInfoRequest,
+) => Uint8Array | undefined | Promise<Uint8Array | undefined>;
+
+/**
+ * How a call ended: the runner's final reply, or an error frame (type 0) with
+ * its code. `questions` lists the ExtraInfo questions asked before, in order.
+ */
+export type CallOutcome<R> =
+  | {
+    readonly kind: "reply";
+    readonly response: R;
+    readonly questions: readonly ExtraInfoRequest[];
+  }
+  | {
+    readonly kind: "error";
+    readonly code: number;
+    readonly questions: readonly ExtraInfoRequest[];
+  };
+
+/** Outcome of an HTTPReqCall (frame type 2). */
+export type ReqCallOutcome = CallOutcome<HttpReqCallResponse>;
+
+/** Outcome of an HTTPRespCall (frame type 4). */
+export type RespCallOutcome = CallOutcome<HttpRespCallResponse>;
+
+/** The runner replied with a frame type APISIX does not accept at that point. */
+export class UnexpectedFrameTypeError extends Error {
+  /** The type APISIX waited for. */
+  readonly expected: number;
+  /** The type the runner sent. */
+  readonly actual: number;
+  /** `expected` is the reply type waited for, `actual` the one received. */
+  constructor(expected: number, actual: number) {
+    super(`Expected a reply of frame type ${expected} from the runner, got type ${actual}`);
+    this.name = "UnexpectedFrameTypeError";
+    this.expected = expected;
+    this.actual = actual;
+  }
+}
+
+/** The runner closed the connection (cleanly, at a frame boundary) before the reply came. */
+export class RunnerClosedError extends Error {
+  /** The frame type whose reply was awaited. */
+  readonly awaited: number;
+  /** `awaited` is the frame type whose reply was awaited. */
+  constructor(awaited: number) {
+    super(`Runner closed the connection before replying to frame type ${awaited}`);
+    this.name = "RunnerClosedError";
+    this.awaited = awaited;
+  }
+}
+
+/** The runner answered a PrepareConf with an error frame. */
+export class PrepareConfError extends Error {
+  /** The `A6.Err.Code` of the error frame. */
+  readonly code: number;
+  /** The PrepareConf key that failed. */
+  readonly key: string;
+  /** `code` is the error frame's code, `key` the PrepareConf key sent. */
+  constructor(code: number, key: string) {
+    super(`PrepareConf with key "${key}" failed: the runner answered error code ${code}`);
+    this.name = "PrepareConfError";
+    this.code = code;
+    this.key = key;
+  }
+}
+
+/** A second exchange was started on an {@linkcode ApisixConnection} while one was running. */
+export class ConnectionBusyError extends Error {
+  /** `type` is the frame type of the exchange that was refused. */
+  constructor(type: number) {
+    super(
+      `Cannot start an exchange of frame type ${type}: the connection is busy (exchanges are sequential)`,
+    );
+    this.name = "ConnectionBusyError";
+  }
+}
+
+const NO_QUESTIONS: readonly ExtraInfoRequest[] = Object.freeze([]);
+
+function _answerAbsent(): undefined {
+  return undefined;
+}
+
+/**
+ * The APISIX end of one connection to the runner. Exchanges are strictly
+ * sequential, as on a real APISIX socket; during a call every type-3 frame is
+ * an ExtraInfo question that gets answered, and the first other frame is the
+ * final reply (PROTOCOL.md §3.3). Error frames come back as outcomes; any other
+ * failure (wrong reply type, close, undecodable payload) rejects, after which
+ * the connection should be closed, as APISIX does.
+ *
+ * @example
+ * ```ts
+ * const conn = await ApisixConnection.connect(runtime, "/tmp/runner.sock");
+ * const token = await conn.prepareConf([{ name: "say", value: "{}" }], "route#1#ext-plugin-pre-req#1");
+ * const outcome = await conn.httpReqCall({
+ *   id: 1, srcIp: undefined, method: 0, path: "/", args: [], headers: [], confToken: token,
+ * });
+ * conn.close();
+ * ```
+ */
+export class ApisixConnection {
+  #conn: Connection;
+  #busy = false;
+  #closed = false;
+
+  /** Wraps an open connection to the runner. */
+  constructor(conn: Connection) {
+    this.#conn = conn;
+    conn.closed.then(() => {
+      this.#closed = true;
+    });
+  }
+
+  /** Connects to the runner's socket at `path`. */
+  static async connect(
+    runtime: Pick<SocketRuntime, "connectUnix">,
+    path: string,
+  ): Promise<ApisixConnection> {
+    return new ApisixConnection(await runtime.connectUnix(path));
+  }
+
+  /** Whether the connection was closed, by either side (updated asynchronously). */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Resolves once the connection is closed, by either side. */
+  get whenClosed(): Promise<void> {
+    return this.#conn.closed;
+  }
+
+  /** Closes the connection. Idempotent. */
+  close(): void {
+    this.#closed = true;
+    this.#conn.close();
+  }
+
+  /**
+   * Sends a PrepareConf (type 1) and returns the token. Only a type-1 reply
+   * is accepted (PROTOCOL.md §3.1).
+   *
+   * @throws {PrepareConfError} when the runner answered an error frame.
+   * @throws {UnexpectedFrameTypeError} for any other reply type, ExtraInfo included.
+   */
+  async prepareConf(conf: readonly TextEntry[] | undefined, key: string): Promise<number> {
+    this.#enter(FrameType.PrepareConf);
+    try {
+      await writeFrame(this.#conn, FrameType.PrepareConf, encodePrepareConfRequest({ conf, key }));
+      const frame = await this.#readReply(FrameType.PrepareConf);
+      if (frame.type === FrameType.Error) {
+        throw new PrepareConfError(decodeErrorResponse(frame.payload).code, key);
+      }
+      if (frame.type !== FrameType.PrepareConf) {
+        throw new UnexpectedFrameTypeError(FrameType.PrepareConf, frame.type);
+      }
+      return decodePrepareConfResponse(frame.payload).confToken;
+    } finally {
+      this.#busy = false;
+    }
+  }
+
+  /**
+   * Sends an HTTPReqCall (type 2), answers ExtraInfo questions with `answer`
+   * (default: every answer absent), and returns the final reply or error code.
+   *
+   * @throws {UnexpectedFrameTypeError} when the final frame is neither type 2 nor 0.
+   */
+  httpReqCall(req: HttpReqCallRequest, answer?: ExtraInfoAnswerer): Promise<ReqCallOutcome> {
+    return this.#call(
+      FrameType.HttpReqCall,
+      encodeHttpReqCallRequest(req),
+      answer,
+      decodeHttpReqCallResponse,
+    );
+  }
+
+  /**
+   * Sends an HTTPRespCall (type 4), answers ExtraInfo questions with `answer`
+   * (default: every answer absent), and returns the final reply or error code.
+   *
+   * @throws {UnexpectedFrameTypeError} when the final frame is neither type 4 nor 0.
+   */
+  httpRespCall(req: HttpRespCallRequest, answer?: ExtraInfoAnswerer): Promise<RespCallOutcome> {
+    return this.#call(
+      FrameType.HttpRespCall,
+      encodeHttpRespCallRequest(req),
+      answer,
+      decodeHttpRespCallResponse,
+    );
+  }
+
+  /** Writes one raw frame (any type byte, any payload), e.g. to send malformed input. */
+  sendFrame(type: number, payload: Uint8Array): Promise<void> {
+    return writeFrame(this.#conn, type, payload);
+  }
+
+  /** Reads one raw frame; `null` when the runner closed at a frame boundary. */
+  readFrame(): Promise<RawFrame | null> {
+    return readFrame(this.#conn);
+  }
+
+  async #call<R>(
+    type: number,
+    payload: Uint8Array,
+    answer: ExtraInfoAnswerer | undefined,
+    decode: (payload: Uint8Array) => R,
+  ): Promise<CallOutcome<R>> {
+    this.#enter(type);
+    try {
+      await writeFrame(this.#conn, type, payload);
+      let questions = NO_QUESTIONS as ExtraInfoRequest[];
+      for (;;) {
+        const frame = await this.#readReply(type);
+        if (frame.type === FrameType.ExtraInfo) {
+          const question = decodeExtraInfoRequest(frame.payload);
+          if (questions === NO_QUESTIONS) questions = [];
+          questions.push(question);
+          const result = await (answer ?? _answerAbsent)(question);
+          await writeFrame(this.#conn, FrameType.ExtraInfo, encodeExtraInfoResponse({ result }));
+          continue;
+        }
+        if (frame.type === type) {
+          return { kind: "reply", response: decode(frame.payload), questions };
+        }
+        if (frame.type === FrameType.Error) {
+          return { kind: "error", code: decodeErrorResponse(frame.payload).code, questions };
+        }
+        throw new UnexpectedFrameTypeError(type, frame.type);
+      }
+    } finally {
+      this.#busy = false;
+    }
+  }
+
+  #enter(type: number): void {
+    if (this.#busy) throw new ConnectionBusyError(type);
+    this.#busy = true;
+  }
+
+  async #readReply(type: number): Promise<RawFrame> {
+    const frame = await readFrame(this.#conn);
+    if (frame === null) throw new RunnerClosedError(type);
+    return frame;
+  }
+}
