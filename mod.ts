@@ -28,12 +28,18 @@
  */
 
 export { definePlugin } from "./src/plugin/define_plugin.ts";
-export type { AnyPlugin, FilterResult, Plugin, PluginDefinition } from "./src/plugin/types.ts";
+export type {
+  AnyPlugin,
+  CallView,
+  ExtraInfoChannel,
+  FilterResult,
+  Plugin,
+  PluginDefinition,
+  PluginRequest,
+  PluginResponse,
+} from "./src/plugin/types.ts";
 export { responseToStop, stop } from "./src/plugin/stop.ts";
 export type { StopInit } from "./src/plugin/stop.ts";
-export type { PluginRequest } from "./src/plugin/request.ts";
-export type { PluginResponse } from "./src/plugin/response.ts";
-export { CallView } from "./src/plugin/extra_info.ts";
 export { HeaderMap } from "./src/plugin/headers.ts";
 export type { HeaderInit } from "./src/plugin/headers.ts";
 export { RequestArgs } from "./src/plugin/args.ts";
@@ -50,9 +56,9 @@ export type {
   HttpRespCallRequest,
   HttpRespCallResponse,
   Method,
+  PreparedStop,
   RewriteAction,
   StopAction,
   TextEntry,
 } from "./src/protocol/types.ts";
-export type { ExtraInfoChannel } from "./src/plugin/chain.ts";
 export { VERSION } from "./src/version.ts";

@@ -6,13 +6,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
 import { test } from "node:test";
+import { UnexpectedEofError } from "../src/protocol/errors.ts";
 import type { MemoryRuntime } from "../src/runtime/memory.ts";
-import {
-  type Connection,
-  type Listener,
-  type SocketRuntime,
-  UnexpectedEofError,
-} from "../src/runtime/types.ts";
+import type { Connection, Listener, SocketRuntime } from "../src/runtime/types.ts";
+import { ByteReader } from "./support/byte_reader.ts";
 
 /** Rejects when `promise` did not settle within `ms`: a guard, never a way to wait. */
 function withTimeout<T>(promise: Promise<T>, what: string, ms = 5000): Promise<T> {
@@ -44,7 +41,16 @@ interface Pair {
   listener: Listener;
   client: Connection;
   server: Connection;
+  /** The client's received bytes. */
+  clientIn: ByteReader;
+  /** The server's received bytes. */
+  serverIn: ByteReader;
   accepted: AsyncIterator<Connection>;
+}
+
+/** Writes `bytes` and waits while the write queue is past its high-water mark. */
+async function send(conn: Connection, bytes: Uint8Array): Promise<void> {
+  await conn.write(bytes);
 }
 
 async function withDir(fn: (dir: string) => Promise<void>): Promise<void> {
@@ -62,7 +68,15 @@ async function openPair(runtime: SocketRuntime, path: string): Promise<Pair> {
   const client = await withTimeout(runtime.connectUnix(path), "connectUnix()");
   const next = await withTimeout(accepted.next(), "accept()");
   assert.equal(next.done, false);
-  return { listener, client, server: next.value, accepted };
+  const server = next.value;
+  return {
+    listener,
+    client,
+    server,
+    clientIn: new ByteReader(client),
+    serverIn: new ByteReader(server),
+    accepted,
+  };
 }
 
 async function closePair(pair: Pair): Promise<void> {
@@ -96,28 +110,28 @@ async function withPair(
  */
 export function adapterSuite(makeRuntime: () => Promise<SocketRuntime>): void {
   test("connectUnix() reaches listenUnix() and bytes echo back", async () => {
-    await withPair(makeRuntime, async ({ client, server }) => {
-      await client.write([new Uint8Array([1, 2, 3])]);
-      const got = await withTimeout(server.readExactly(3), "server read");
+    await withPair(makeRuntime, async ({ client, server, clientIn, serverIn }) => {
+      await send(client, new Uint8Array([1, 2, 3]));
+      const got = await withTimeout(serverIn.readExactly(3), "server read");
       assert.deepEqual(got, new Uint8Array([1, 2, 3]));
-      await server.write([got!]);
+      await send(server, got!);
       assert.deepEqual(
-        await withTimeout(client.readExactly(3), "client read"),
+        await withTimeout(clientIn.readExactly(3), "client read"),
         new Uint8Array([1, 2, 3]),
       );
     });
   });
 
-  test("readExactly() assembles reads across many small writes and keeps earlier results intact", async () => {
-    await withPair(makeRuntime, async ({ client, server }) => {
+  test("received chunks assemble across many small writes and are never overwritten later", async () => {
+    await withPair(makeRuntime, async ({ client, serverIn }) => {
       const total = 3 * 2000;
       const sent = pattern(total, 7);
       const writes: Promise<void>[] = [];
-      for (let i = 0; i < total; i += 3) writes.push(client.write([sent.subarray(i, i + 3)]));
+      for (let i = 0; i < total; i += 3) writes.push(send(client, sent.subarray(i, i + 3)));
       const reads: Uint8Array[] = [];
       for (let got = 0; got < total;) {
         const size = Math.min(7 + (reads.length % 5), total - got);
-        const bytes = await withTimeout(server.readExactly(size), "small reads");
+        const bytes = await withTimeout(serverIn.readExactly(size), "small reads");
         assert.ok(bytes !== null);
         reads.push(bytes);
         got += size;
@@ -133,11 +147,11 @@ export function adapterSuite(makeRuntime: () => Promise<SocketRuntime>): void {
     });
   });
 
-  test("readExactly() returns one 4 MiB write whole", async () => {
-    await withPair(makeRuntime, async ({ client, server }) => {
+  test("one 4 MiB write arrives whole", async () => {
+    await withPair(makeRuntime, async ({ client, serverIn }) => {
       const sent = pattern(4 * 1024 * 1024, 3);
-      const writing = client.write([sent]);
-      const got = await withTimeout(server.readExactly(sent.byteLength), "4 MiB read", 15000);
+      const writing = send(client, sent);
+      const got = await withTimeout(serverIn.readExactly(sent.byteLength), "4 MiB read", 15000);
       await withTimeout(writing, "4 MiB write");
       assert.ok(got !== null);
       assert.equal(got.byteLength, sent.byteLength);
@@ -145,24 +159,23 @@ export function adapterSuite(makeRuntime: () => Promise<SocketRuntime>): void {
     });
   });
 
-  test("readExactly() resolves null when the peer closed cleanly between frames", async () => {
-    await withPair(makeRuntime, async ({ client, server }) => {
-      await client.write([new Uint8Array([9, 9, 9, 9])]);
+  test("the sink gets the bytes written before a clean close, then end()", async () => {
+    await withPair(makeRuntime, async ({ client, serverIn }) => {
+      await send(client, new Uint8Array([9, 9, 9, 9]));
       client.close();
       assert.deepEqual(
-        await withTimeout(server.readExactly(4), "read"),
+        await withTimeout(serverIn.readExactly(4), "read"),
         new Uint8Array(4).fill(9),
       );
-      assert.equal(await withTimeout(server.readExactly(4), "read at EOF"), null);
-      assert.deepEqual(await server.readExactly(0), new Uint8Array(0));
+      assert.equal(await withTimeout(serverIn.readExactly(4), "read at EOF"), null);
     });
   });
 
-  test("readExactly() rejects with UnexpectedEofError when the peer closed mid-read", async () => {
-    await withPair(makeRuntime, async ({ client, server }) => {
-      await client.write([new Uint8Array([1, 2])]);
+  test("a peer that closes mid-message leaves the sink its partial bytes, then end()", async () => {
+    await withPair(makeRuntime, async ({ client, serverIn }) => {
+      await send(client, new Uint8Array([1, 2]));
       client.close();
-      await assert.rejects(withTimeout(server.readExactly(4), "read"), UnexpectedEofError);
+      await assert.rejects(withTimeout(serverIn.readExactly(4), "read"), UnexpectedEofError);
     });
   });
 
@@ -174,13 +187,15 @@ export function adapterSuite(makeRuntime: () => Promise<SocketRuntime>): void {
       const echoes: Promise<void>[] = [];
       const acceptLoop = (async () => {
         for await (const conn of listener.accept()) {
+          const input = new ByteReader(conn);
           echoes.push((async () => {
             for (;;) {
-              const header = await conn.readExactly(4);
+              const header = await input.readExactly(4);
               if (header === null) break;
               const size = new DataView(header.buffer, header.byteOffset).getUint32(0);
-              const payload = await conn.readExactly(size);
-              await conn.write([header, payload!]);
+              const payload = await input.readExactly(size);
+              await send(conn, header.slice());
+              await send(conn, payload!);
             }
             conn.close();
           })());
@@ -191,12 +206,14 @@ export function adapterSuite(makeRuntime: () => Promise<SocketRuntime>): void {
       );
       await withTimeout(
         Promise.all(clients.map(async (client, id) => {
+          const input = new ByteReader(client);
           for (let round = 0; round < 50; round++) {
             const payload = pattern(1 + ((id * 97 + round * 13) % 300), id * 50 + round);
             const header = new Uint8Array(4);
             new DataView(header.buffer).setUint32(0, payload.byteLength);
-            await client.write([header, payload]);
-            const back = await client.readExactly(4 + payload.byteLength);
+            await send(client, header);
+            await send(client, payload);
+            const back = await input.readExactly(4 + payload.byteLength);
             assert.ok(back !== null);
             assert.deepEqual(back.subarray(4), payload);
           }
@@ -211,37 +228,41 @@ export function adapterSuite(makeRuntime: () => Promise<SocketRuntime>): void {
     });
   });
 
-  test("write() of [header, payload] chunks arrives in order", async () => {
-    await withPair(makeRuntime, async ({ client, server }) => {
+  test("writes arrive in order, an empty one changes nothing", async () => {
+    await withPair(makeRuntime, async ({ client, serverIn }) => {
       const header = new Uint8Array([0, 0, 0, 5]);
       const payload = new Uint8Array([10, 20, 30, 40, 50]);
-      await client.write([header, payload]);
-      await client.write([header.subarray(0, 2), header.subarray(2), new Uint8Array(0), payload]);
+      for (const part of [header, payload, header.subarray(0, 2), header.subarray(2)]) {
+        client.write(part);
+      }
+      client.write(new Uint8Array(0));
+      await send(client, payload);
       assert.deepEqual(
-        await withTimeout(server.readExactly(18), "read"),
+        await withTimeout(serverIn.readExactly(18), "read"),
         new Uint8Array([0, 0, 0, 5, 10, 20, 30, 40, 50, 0, 0, 0, 5, 10, 20, 30, 40, 50]),
       );
     });
   });
 
-  test("closed resolves on both sides when the peer closes", async () => {
-    await withPair(makeRuntime, async ({ client, server }) => {
-      const pendingRead = server.readExactly(1);
+  test("closed resolves on both sides when the peer closes, and a write then throws", async () => {
+    await withPair(makeRuntime, async ({ client, server, serverIn }) => {
+      const pendingRead = serverIn.readExactly(1);
       client.close();
       await withTimeout(server.closed, "server.closed after peer close");
       await withTimeout(client.closed, "client.closed after close()");
       assert.equal(await withTimeout(pendingRead, "pending read"), null);
       client.close();
+      assert.throws(() => client.write(new Uint8Array([1])), /the connection is closed/);
     });
   });
 
   test("Listener.close() ends the accept() iteration and keeps accepted connections open", async () => {
-    await withPair(makeRuntime, async ({ listener, client, server, accepted }) => {
+    await withPair(makeRuntime, async ({ listener, client, serverIn, accepted }) => {
       const next = accepted.next();
       await listener.close();
       assert.equal((await withTimeout(next, "accept() after close()")).done, true);
-      await client.write([new Uint8Array([42])]);
-      assert.deepEqual(await withTimeout(server.readExactly(1), "read"), new Uint8Array([42]));
+      await send(client, new Uint8Array([42]));
+      assert.deepEqual(await withTimeout(serverIn.readExactly(1), "read"), new Uint8Array([42]));
     });
   });
 
@@ -298,14 +319,14 @@ export function adapterSuite(makeRuntime: () => Promise<SocketRuntime>): void {
     });
   });
 
-  test("write() stays pending while the peer does not read, and resumes when it does", async () => {
-    await withPair(makeRuntime, async ({ client, server }) => {
+  test("write() asks to wait while the peer does not read, and resumes when it does", async () => {
+    await withPair(makeRuntime, async ({ client, serverIn }) => {
       const chunk = pattern(64 * 1024, 1);
       const limit = 64 * 1024 * 1024;
       let resolvedBytes = 0;
       let stalled: Promise<void> | undefined;
       while (resolvedBytes < limit) {
-        const writing = client.write([chunk]);
+        const writing = send(client, chunk);
         if (await settlesWithin(writing, 300) === "pending") {
           stalled = writing;
           break;
@@ -317,7 +338,7 @@ export function adapterSuite(makeRuntime: () => Promise<SocketRuntime>): void {
       // Reading everything that was accepted lets the stalled write through.
       const total = resolvedBytes + chunk.byteLength;
       for (let got = 0; got < total; got += chunk.byteLength) {
-        const bytes = await withTimeout(server.readExactly(chunk.byteLength), "drain read");
+        const bytes = await withTimeout(serverIn.readExactly(chunk.byteLength), "drain read");
         assert.deepEqual(bytes, chunk);
       }
       await withTimeout(stalled, "stalled write after the peer read");

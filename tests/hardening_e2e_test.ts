@@ -9,10 +9,11 @@ import process from "node:process";
 import { after, before, describe, test } from "node:test";
 import fc from "fast-check";
 import { ApisixConnection } from "../src/dev/client/mod.ts";
-import { encodeFrameHeader, encodeHttpReqCallRequest, readFrame } from "../src/protocol/mod.ts";
+import { encodeFrame, encodeFrameHeader, encodeHttpReqCallRequest } from "../src/protocol/mod.ts";
+import { UnexpectedEofError } from "../src/protocol/errors.ts";
 import { ErrorCode, FRAME_HEADER_SIZE, FrameType } from "../src/protocol/types.ts";
 import { createNodeRuntime } from "../src/runtime/node.ts";
-import { type Connection, UnexpectedEofError } from "../src/runtime/types.ts";
+import { FrameConnection } from "./support/frame_connection.ts";
 import {
   BUN_BIN,
   REPO_ROOT,
@@ -105,10 +106,12 @@ async function connect(runner: RunnerProcess): Promise<ApisixConnection> {
   return await ApisixConnection.connect(net, runner.socketPath);
 }
 
-function callFrame(token: number, id: number, headerBytes = 0): Uint8Array[] {
+function callFrame(token: number, id: number, headerBytes = 0): Uint8Array {
   const headers = headerBytes === 0 ? [] : [{ name: "x-pad", value: "p".repeat(headerBytes) }];
-  const payload = encodeHttpReqCallRequest(reqCall(token, { id, headers }));
-  return [encodeFrameHeader(FrameType.HttpReqCall, payload.length), payload];
+  return encodeFrame(
+    FrameType.HttpReqCall,
+    encodeHttpReqCallRequest(reqCall(token, { id, headers })),
+  );
 }
 
 async function assertSays(conn: ApisixConnection, token: number, body: string): Promise<void> {
@@ -167,16 +170,16 @@ for (const runtime of RUNTIMES) {
         let closed = 0;
         const frames = await fuzzedFrames(250, 0xa6 + RUNTIMES.indexOf(runtime));
         for (const [i, { bytes, lying }] of frames.entries()) {
-          const bad = await net.connectUnix(runner.socketPath);
+          const bad = await FrameConnection.connect(net, runner.socketPath);
           try {
-            await bad.write([bytes]);
+            await bad.write(bytes);
             if (lying) {
               // The runner waits for bytes that never come; APISIX would time out and close.
               bad.close();
               closed++;
               continue;
             }
-            const reply = await withTimeout(readFrame(bad).catch(() => null), "answer or close");
+            const reply = await withTimeout(bad.readFrame().catch(() => null), "answer or close");
             if (reply === null) closed++;
             else assert.ok(reply.type <= FrameType.HttpRespCall, `reply type ${reply.type}`);
           } finally {
@@ -186,13 +189,13 @@ for (const runtime of RUNTIMES) {
         }
         assert.ok(closed > 0);
         // 48 connections each announcing 16 MiB and sending 1 KiB stay open together.
-        const liars: Connection[] = [];
+        const liars: FrameConnection[] = [];
         for (let i = 0; i < 48; i++) {
-          const liar = await net.connectUnix(runner.socketPath);
-          await liar.write([
+          const liar = await FrameConnection.connect(net, runner.socketPath);
+          await liar.write(
             encodeFrameHeader(FrameType.HttpReqCall, 0xFFFFFF),
             new Uint8Array(1024),
-          ]);
+          );
           liars.push(liar);
         }
         await assertSays(healthy, token, "alive");
@@ -255,7 +258,7 @@ for (const runtime of RUNTIMES) {
         leaving.httpReqCall(reqCall(hangToken, { id: 4 })).catch(() => {});
         await runner.waitForOutput(/hx-hang started request .?4\b/);
         leaving.close();
-        await runner.waitForOutput(/hx-hang aborted request .?4.?: .?ConnectionClosedError/);
+        await runner.waitForOutput(/hx-hang aborted request .?4.?: .?ApisixDisconnectedError/);
         await assertSays(conn, say, "alive");
         assert.ok(runner.alive);
 
@@ -277,12 +280,12 @@ for (const runtime of RUNTIMES) {
         const big = await healthy.prepareConf([conf("hx-big", { size: 256 * 1024 })], "route#big");
 
         // A peer that trickles its frame one byte at a time, while another one calls.
-        const trickler = await net.connectUnix(runner.socketPath);
-        const bytes = Uint8Array.from(callFrame(say, 99).flatMap((chunk) => [...chunk]));
+        const trickler = await FrameConnection.connect(net, runner.socketPath);
+        const bytes = callFrame(say, 99);
         let trickling = true;
         const trickle = (async () => {
           for (const byte of bytes) {
-            await trickler.write([Uint8Array.of(byte)]);
+            await trickler.write(Uint8Array.of(byte));
             await new Promise((resolve) => setTimeout(resolve, 1));
           }
           trickling = false;
@@ -296,7 +299,7 @@ for (const runtime of RUNTIMES) {
           calls++;
         }
         await trickle;
-        const reply = await withTimeout(readFrame(trickler), "trickled call's reply");
+        const reply = await withTimeout(trickler.readFrame(), "trickled call's reply");
         assert.equal(reply?.type, FrameType.HttpReqCall);
         trickler.close();
         assert.ok(calls >= 20, `only ${calls} calls while the peer trickled ${bytes.length} bytes`);
@@ -304,7 +307,7 @@ for (const runtime of RUNTIMES) {
 
         // A peer that sends calls with 16 KiB of headers and never reads its 256 KiB replies.
         const rssBefore = await rssBytes(runner.pid);
-        const deaf = await net.connectUnix(runner.socketPath);
+        const deaf = await FrameConnection.connect(net, runner.socketPath);
         const frame = callFrame(big, 7, 16 * 1024);
         let sent = 0;
         let stalled: Promise<void> | undefined;
@@ -342,7 +345,7 @@ for (const runtime of RUNTIMES) {
       try {
         const admin = await connect(runner);
         const conns = await Promise.all(
-          Array.from({ length: 8 }, () => net.connectUnix(runner.socketPath)),
+          Array.from({ length: 8 }, () => FrameConnection.connect(net, runner.socketPath)),
         );
         const phase = async (generation: number, calls: number) => {
           const tokens: number[] = [];
@@ -358,7 +361,7 @@ for (const runtime of RUNTIMES) {
           await Promise.all(conns.map(async (conn, c) => {
             for (let i = c; i < calls; i += conns.length) {
               await conn.write(frames[i % frames.length]);
-              const reply = await readFrame(conn);
+              const reply = await conn.readFrame();
               assert.equal(reply?.type, FrameType.HttpReqCall);
             }
           }));
@@ -393,12 +396,12 @@ for (const runtime of RUNTIMES) {
         const hang = await admin.prepareConf([conf("hx-hang")], "route#hang");
         admin.close();
         const conns = await Promise.all(
-          Array.from({ length: 64 }, () => net.connectUnix(runner.socketPath)),
+          Array.from({ length: 64 }, () => FrameConnection.connect(net, runner.socketPath)),
         );
         const outcomes = conns.map(async (conn, i) => {
           await conn.write(callFrame(i % 2 === 0 ? sleep : hang, 1000 + i));
           try {
-            const reply = await readFrame(conn);
+            const reply = await conn.readFrame();
             return reply === null
               ? "closed"
               : decoder.decode(reply.payload).includes("slept")

@@ -20,7 +20,8 @@ import { detectRuntimeName } from "../src/runtime/detect.ts";
 import { createMemoryRuntime } from "../src/runtime/memory.ts";
 import { createNodeRuntime } from "../src/runtime/node.ts";
 import type { SocketRuntime } from "../src/runtime/types.ts";
-import { CallDeadlineError, ConnectionClosedError } from "../src/server/errors.ts";
+import { CallEndedError } from "../src/plugin/call.ts";
+import { ApisixDisconnectedError, CallDeadlineError } from "../src/server/errors.ts";
 import {
   assertHealthyCall,
   type CapturedLogs,
@@ -271,7 +272,7 @@ for (const runtimeCase of runtimes) {
         });
         conn.close();
         const reason = await withTimeout(aborted, "abort on close");
-        assert.ok(reason instanceof ConnectionClosedError, String(reason));
+        assert.ok(reason instanceof ApisixDisconnectedError, String(reason));
       };
       for (let i = 0; i < 20; i++) await round();
       logs.records.length = 0;
@@ -314,7 +315,7 @@ for (const runtimeCase of runtimes) {
           signal.addEventListener("abort", () => resolve(signal.reason));
         });
         conn.close();
-        assert.ok(await withTimeout(aborted, "abort") instanceof ConnectionClosedError);
+        assert.ok(await withTimeout(aborted, "abort") instanceof ApisixDisconnectedError);
         await assertHealthyCall(healthy, sayToken, "healthy");
       } finally {
         probe = {};
@@ -364,7 +365,7 @@ for (const runtimeCase of runtimes) {
       try {
         await assertHealthyCall(conn, tokens.get("hx-ask-after-return")!, "returned", 14);
         const late = await withTimeout(lateAsk.promise, "late ask");
-        assert.ok(late instanceof ConnectionClosedError, String(late));
+        assert.ok(late instanceof CallEndedError, String(late));
         await assertHealthyCall(conn, sayToken, "healthy", 15);
       } finally {
         probe = {};

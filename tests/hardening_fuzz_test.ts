@@ -19,12 +19,12 @@ import {
   decodePrepareConfResponse,
   encodeFrameHeader,
   MalformedPayloadError,
-  readFrame,
 } from "../src/protocol/mod.ts";
 import { decodeErrorResponse } from "../src/protocol/error_response.ts";
 import { FRAME_HEADER_SIZE, FrameType, type TextEntry } from "../src/protocol/types.ts";
 import { createMemoryPipe, createMemoryRuntime } from "../src/runtime/memory.ts";
-import { UnexpectedEofError } from "../src/runtime/types.ts";
+import { UnexpectedEofError } from "../src/protocol/errors.ts";
+import { FrameConnection } from "./support/frame_connection.ts";
 import {
   assertHealthyCall,
   type CapturedLogs,
@@ -140,10 +140,10 @@ describe("frame reader fuzzing", () => {
             stream.set(piece, at);
             at += piece.length;
           }
-          const [writer, reader] = createMemoryPipe();
+          const [writer, reader] = createMemoryPipe().map((conn) => new FrameConnection(conn));
           for (let offset = 0, i = 0; offset < stream.length; i++) {
             const size = cuts[i % cuts.length];
-            await writer.write([stream.subarray(offset, offset + size)]);
+            await writer.write(stream.subarray(offset, offset + size));
             offset += size;
           }
           writer.close();
@@ -151,7 +151,7 @@ describe("frame reader fuzzing", () => {
           for (;;) {
             let frame;
             try {
-              frame = await withTimeout(readFrame(reader), "readFrame()", 1000);
+              frame = await withTimeout(reader.readFrame(), "readFrame()", 1000);
             } catch (error) {
               assert.ok(error instanceof UnexpectedEofError, String(error));
               assert.ok(consumed < stream.length);
@@ -173,11 +173,14 @@ describe("frame reader fuzzing", () => {
   test("a lying length field allocates nothing up front: 200 readers waiting for 16 MiB each", async () => {
     // `external` counts ArrayBuffers by size, touched or not (rss would miss untouched pages).
     const externalBefore = process.memoryUsage().external;
-    const pairs = Array.from({ length: 200 }, () => createMemoryPipe());
+    const pairs = Array.from(
+      { length: 200 },
+      () => createMemoryPipe().map((conn) => new FrameConnection(conn)),
+    );
     const reads: Promise<unknown>[] = [];
     for (const [writer, reader] of pairs) {
-      await writer.write([encodeFrameHeader(FrameType.HttpReqCall, 0xFFFFFF), new Uint8Array(10)]);
-      reads.push(readFrame(reader));
+      await writer.write(encodeFrameHeader(FrameType.HttpReqCall, 0xFFFFFF), new Uint8Array(10));
+      reads.push(reader.readFrame());
     }
     // One macrotask turn lets every readFrame() reach its 16 MiB payload read.
     await new Promise((resolve) => setTimeout(resolve, 0));
@@ -233,21 +236,21 @@ describe("server frame loop fuzzing (memory runtime)", () => {
         anyPayload,
         fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 0xFFFFFF })),
         async (type, payload, lie) => {
-          const bad = await runner.runtime.connectUnix(runner.socketPath);
+          const bad = await FrameConnection.connect(runner.runtime, runner.socketPath);
           const closeLines = logs.matching(/^Closing connection/).length;
           try {
             // A lying length field promises more bytes than ever come; APISIX then gives up.
             const length = lie === 0 ? payload.length : Math.min(0xFFFFFF, payload.length + lie);
-            await bad.write([encodeFrameHeader(type, length), payload]).catch(() => {});
+            await bad.write(encodeFrameHeader(type, length), payload).catch(() => {});
             if (length !== payload.length) bad.close();
             let answered = false;
             try {
               for (;;) {
-                const frame = await withTimeout(readFrame(bad), "answer or close", 2000);
+                const frame = await withTimeout(bad.readFrame(), "answer or close", 2000);
                 if (frame === null) break;
                 if (frame.type === FrameType.ExtraInfo) {
                   // Answer the runner's question with the fuzzed payload too.
-                  await bad.write([encodeFrameHeader(3, payload.length), payload]).catch(() => {});
+                  await bad.write(encodeFrameHeader(3, payload.length), payload).catch(() => {});
                   continue;
                 }
                 assert.ok(

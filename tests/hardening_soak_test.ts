@@ -7,10 +7,10 @@ import vm from "node:vm";
 import { test } from "node:test";
 import { definePlugin } from "../src/plugin/define_plugin.ts";
 import { stop } from "../src/plugin/stop.ts";
-import { encodeFrameHeader, encodeHttpReqCallRequest, readFrame } from "../src/protocol/mod.ts";
+import { encodeFrame, encodeHttpReqCallRequest } from "../src/protocol/mod.ts";
 import { ErrorCode, FrameType } from "../src/protocol/types.ts";
 import { createMemoryRuntime } from "../src/runtime/memory.ts";
-import type { Connection } from "../src/runtime/types.ts";
+import { FrameConnection } from "./support/frame_connection.ts";
 import { conf, reqCall, startInProcess } from "./hardening_support.ts";
 
 /** Total calls of the soak; 2M take about 6-7 s on Deno and 3.5-4 s on Bun here. */
@@ -43,9 +43,9 @@ function heapUsed(): number {
 }
 
 /** One call with a pre-encoded frame; resolves the reply's frame type. */
-async function rawCall(conn: Connection, frame: Uint8Array[]): Promise<number> {
+async function rawCall(conn: FrameConnection, frame: Uint8Array): Promise<number> {
   await conn.write(frame);
-  const reply = await readFrame(conn);
+  const reply = await conn.readFrame();
   if (reply === null) throw new Error("runner closed the connection during the soak");
   return reply.type;
 }
@@ -68,11 +68,11 @@ test(`soak: ${CALLS} calls over rotating conf tokens keep the cache and the heap
   });
   const admin = await runner.connect();
   const conns = await Promise.all(
-    Array.from({ length: CONNECTIONS }, () => runtime.connectUnix(runner.socketPath)),
+    Array.from({ length: CONNECTIONS }, () => FrameConnection.connect(runtime, runner.socketPath)),
   );
   try {
     let generation = 0;
-    let frames: Uint8Array[][] = [];
+    let frames: Uint8Array[] = [];
     const retired: number[] = [];
     const rotate = async () => {
       generation++;
@@ -89,7 +89,7 @@ test(`soak: ${CALLS} calls over rotating conf tokens keep the cache and the heap
       retired.push(tokens[0]);
       frames = tokens.map((token, i) => {
         const payload = encodeHttpReqCallRequest(reqCall(token, { id: i }));
-        return [encodeFrameHeader(FrameType.HttpReqCall, payload.length), payload];
+        return encodeFrame(FrameType.HttpReqCall, payload);
       });
     };
 

@@ -11,6 +11,7 @@ import {
 } from "../src/protocol/mod.ts";
 import { ErrorCode, FrameType, MAX_PAYLOAD_SIZE, type TextEntry } from "../src/protocol/types.ts";
 import { createNodeRuntime } from "../src/runtime/node.ts";
+import { FrameConnection } from "./support/frame_connection.ts";
 import {
   answerFrom,
   assertNoAction,
@@ -275,8 +276,8 @@ for (const runtime of RUNTIMES) {
       assert.equal(await empty.readFrame(), null);
 
       // A header promising 1000 bytes, 10 of them, then the peer closes.
-      const truncated = await net.connectUnix(runner.socketPath);
-      await truncated.write([new Uint8Array([FrameType.HttpReqCall, 0, 0x03, 0xE8]), garbage]);
+      const truncated = await FrameConnection.connect(net, runner.socketPath);
+      await truncated.write(new Uint8Array([FrameType.HttpReqCall, 0, 0x03, 0xE8]), garbage);
       truncated.close();
       await truncated.closed;
 

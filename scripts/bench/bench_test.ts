@@ -8,8 +8,9 @@ import { bundledPlugins } from "../../plugins/mod.ts";
 import { PluginRegistry } from "../../src/plugin/registry.ts";
 import { decodePrepareConfResponse, FrameType } from "../../src/protocol/mod.ts";
 import { createMemoryRuntime } from "../../src/runtime/memory.ts";
-import type { FrameRead } from "../../src/runtime/types.ts";
+import type { Frame } from "../../src/protocol/mod.ts";
 import { RunnerServer } from "../../src/server/server.ts";
+import { FrameConnection } from "../../tests/support/frame_connection.ts";
 import {
   ceilingScript,
   checkReply,
@@ -73,16 +74,16 @@ describe("workloads", () => {
       confTtlMs: 60_000,
     });
     await server.start();
-    const conn = await runtime.connectUnix("/bench.sock");
+    const conn = await FrameConnection.connect(runtime, "/bench.sock");
     try {
       for (const workload of WORKLOADS) {
         const ceiling = ceilingScript(workload);
-        await conn.write([prepareConfFrame(workload)]);
+        await conn.write(prepareConfFrame(workload));
         const prepared = await conn.readFrame();
         assert.equal(prepared?.type, FrameType.PrepareConf, workload.name);
         const { confToken } = decodePrepareConfResponse(prepared!.payload!);
         const script = loadScript(workload, confToken);
-        await conn.write([script.call]);
+        await conn.write(script.call);
         for (let i = 0; i < workload.questions.length; i++) {
           const question = await conn.readFrame();
           assert.deepEqual(
@@ -90,11 +91,11 @@ describe("workloads", () => {
             ceiling.questions[i],
             `${workload.name} question ${i}`,
           );
-          await conn.write([script.answers[i]!]);
+          await conn.write(script.answers[i]!);
         }
         const reply = await conn.readFrame();
         assert.deepEqual(wholeFrame(reply), ceiling.reply, `${workload.name} reply`);
-        assert.equal(checkReply(workload, reply!.type, reply!.payload!), undefined, workload.name);
+        assert.equal(checkReply(workload, reply!.type, reply!.payload), undefined, workload.name);
       }
     } finally {
       conn.close();
@@ -103,7 +104,7 @@ describe("workloads", () => {
   });
 });
 
-function wholeFrame(read: FrameRead | null): Uint8Array {
-  assert.ok(read !== null && read.payload !== null, "the runner closed the connection");
+function wholeFrame(read: Frame | null): Uint8Array {
+  assert.ok(read !== null, "the runner closed the connection");
   return frame(read.type, read.payload);
 }

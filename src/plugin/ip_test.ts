@@ -3,7 +3,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { formatIp } from "./ip.ts";
-import { parseIp } from "../testing/fake.ts";
+import { parseIp } from "./ip.ts";
 
 const cases: [string, string][] = [
   ["127.0.0.1", "127.0.0.1"],

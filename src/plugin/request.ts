@@ -1,4 +1,4 @@
-// PluginRequest: the lazy, change-tracking view of an HttpReqCall that request filters receive.
+// RequestView: the lazy, change-tracking PluginRequest of an HttpReqCall that request filters receive.
 
 import {
   type HttpReqCallRequest,
@@ -7,28 +7,19 @@ import {
   type RewriteAction,
   type TextEntry,
 } from "../protocol/types.ts";
-import { lazyRequestHeaders } from "../protocol/http_req_call.ts";
 import { textEntryHasValue, textEntryLowerName } from "../protocol/lazy_text_entries.ts";
 import { RequestArgs } from "./args.ts";
-import type { CallOptions } from "./chain.ts";
-import { CallView } from "./extra_info.ts";
+import { CallViewBase } from "./call_view.ts";
 import { HeaderMap } from "./headers.ts";
 import { formatIp } from "./ip.ts";
+import type { CallContext, PluginRequest } from "./types.ts";
 
 const ENCODER = new TextEncoder();
 
 /**
- * The request a request filter sees (`ext-plugin-pre-req` / `-post-req`).
- * Everything is decoded on first use; reading never produces a Rewrite.
- * Mutations (path, headers, args, response headers, body) accumulate across
- * the chain and are sent as one Rewrite carrying only what really changed.
- *
- * Request headers: a Rewrite can only set or delete a header, so `set` and
- * `delete` map directly, and `append` is sent as one header whose value is
- * all values joined with `", "`.
- *
- * Costs: `var()` and `body()` each ask APISIX once (an ExtraInfo round trip)
- * and are cached for the call; everything else is local.
+ * The {@linkcode PluginRequest} of one HttpReqCall. Headers come from the
+ * request's `lazyHeaders` when the decoder offers them (values decoded on
+ * first read), else from `headers`.
  *
  * @example
  * ```ts
@@ -43,7 +34,7 @@ const ENCODER = new TextEncoder();
  * });
  * ```
  */
-export class PluginRequest extends CallView {
+export class RequestView extends CallViewBase implements PluginRequest {
   #raw: HttpReqCallRequest;
   #path: string | undefined;
   #pathSet = false;
@@ -52,9 +43,9 @@ export class PluginRequest extends CallView {
   #respHeaders: HeaderMap | undefined;
   #newBody: Uint8Array | undefined;
 
-  /** Wraps a decoded HttpReqCall; the chain builds one per call. */
-  constructor(raw: HttpReqCallRequest, options: CallOptions) {
-    super(options, "reqBody");
+  /** Wraps a decoded HttpReqCall; the phase runner builds one per call. */
+  constructor(raw: HttpReqCallRequest, call: CallContext) {
+    super(call, "reqBody");
     this.#raw = raw;
   }
 
@@ -86,7 +77,7 @@ export class PluginRequest extends CallView {
 
   /** Request headers (lower-case names from APISIX; lookups are case-insensitive). */
   get headers(): HeaderMap {
-    return this.#headers ??= HeaderMap.fromEntries(lazyRequestHeaders(this.#raw));
+    return this.#headers ??= HeaderMap.fromEntries(this.#raw.lazyHeaders ?? this.#raw.headers);
   }
 
   /** Query args; `null` values are valueless (`?flag`). */
@@ -108,7 +99,7 @@ export class PluginRequest extends CallView {
   toRewrite(): RewriteAction | undefined {
     const path = this.#pathSet && this.#path !== this.#raw.path ? this.#path : undefined;
     const headers = this.#headers?.touched
-      ? _headerChanges(lazyRequestHeaders(this.#raw), this.#headers)
+      ? _headerChanges(this.#raw.lazyHeaders ?? this.#raw.headers, this.#headers)
       : undefined;
     const args = this.#args?.toRewriteEntries();
     const respHeaders = this.#respHeaders !== undefined && this.#respHeaders.size > 0

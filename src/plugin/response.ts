@@ -1,9 +1,9 @@
-// PluginResponse: the lazy, change-tracking view of an HttpRespCall that response filters receive.
+// ResponseView: the change-tracking PluginResponse of an HttpRespCall that response filters receive.
 
 import type { HttpRespCallRequest, HttpRespCallResponse, TextEntry } from "../protocol/types.ts";
-import type { CallOptions } from "./chain.ts";
-import { CallView } from "./extra_info.ts";
+import { CallViewBase } from "./call_view.ts";
 import { HeaderMap } from "./headers.ts";
+import type { CallContext, PluginResponse } from "./types.ts";
 
 const ENCODER = new TextEncoder();
 
@@ -23,11 +23,10 @@ export const HOP_BY_HOP_HEADERS: ReadonlySet<string> = new Set([
 ]);
 
 /**
- * The upstream response a response filter sees (`ext-plugin-post-resp`).
- * Changes accumulate across the chain. Because APISIX sends only the returned
- * headers when any is returned (PROTOCOL.md §3.4), a header change makes the
- * runner return the full set: the upstream headers minus hop-by-hop ones and
- * `content-length`, with the changes applied.
+ * The {@linkcode PluginResponse} of one HttpRespCall. Because APISIX sends only
+ * the returned headers when any is returned (docs/PROTOCOL.md §3.4), a header
+ * change makes the runner return the full set: the upstream headers minus
+ * hop-by-hop ones and `content-length`, with the changes applied.
  *
  * @example
  * ```ts
@@ -42,15 +41,15 @@ export const HOP_BY_HOP_HEADERS: ReadonlySet<string> = new Set([
  * });
  * ```
  */
-export class PluginResponse extends CallView {
+export class ResponseView extends CallViewBase implements PluginResponse {
   #raw: HttpRespCallRequest;
   #status: number;
   #headers: HeaderMap | undefined;
   #newBody: Uint8Array | undefined;
 
-  /** Wraps a decoded HttpRespCall; the chain builds one per call. */
-  constructor(raw: HttpRespCallRequest, options: CallOptions) {
-    super(options, "respBody");
+  /** Wraps a decoded HttpRespCall; the phase runner builds one per call. */
+  constructor(raw: HttpRespCallRequest, call: CallContext) {
+    super(call, "respBody");
     this.#raw = raw;
     this.#status = raw.status;
   }

@@ -1,6 +1,6 @@
 // Stop responses: the cheap stop() helper and the conversion of a web Response.
 
-import type { StopAction, TextEntry } from "../protocol/types.ts";
+import type { PreparedStop, StopAction, TextEntry } from "../protocol/types.ts";
 import { type HeaderInit, HeaderMap } from "./headers.ts";
 
 /** Options of {@linkcode stop}. */
@@ -15,8 +15,9 @@ const ENCODER = new TextEncoder();
 
 /**
  * Builds a stop response without the `Response` machinery: synchronous and a
- * few allocations. The result is frozen, so a plugin can build it once in
- * `parseConf` and return the same value on every call.
+ * few allocations. The result is a {@linkcode PreparedStop}, frozen, so a
+ * plugin can build it once in `parseConf` and return the same value on every
+ * call: the runner then encodes its reply once and reuses it.
  *
  * @example
  * ```ts
@@ -25,7 +26,7 @@ const ENCODER = new TextEncoder();
  * denied.status; // 403
  * ```
  */
-export function stop(status: number, init?: StopInit): StopAction {
+export function stop(status: number, init?: StopInit): PreparedStop {
   if (!Number.isInteger(status) || status < 0 || status > 0xFFFF) {
     throw new RangeError(`Stop status must be an integer from 0 to 65535, got ${status}`);
   }
@@ -33,12 +34,12 @@ export function stop(status: number, init?: StopInit): StopAction {
   const raw = init?.body;
   if (typeof raw === "string") body = raw.length === 0 ? undefined : ENCODER.encode(raw);
   else if (raw !== undefined && raw.length > 0) body = raw;
-  let headers: TextEntry[] | undefined;
+  let headers: readonly TextEntry[] | undefined;
   if (init?.headers !== undefined) {
     const entries = HeaderMap.from(init.headers).toTextEntries();
-    if (entries.length > 0) headers = entries;
+    if (entries.length > 0) headers = Object.freeze(entries);
   }
-  return Object.freeze({ type: "stop" as const, status, headers, body });
+  return Object.freeze({ type: "stop" as const, status, headers, body, prepared: true as const });
 }
 
 /**

@@ -1,8 +1,8 @@
-// Public types of a plugin: its definition, its filters and what a filter may return.
+// Public types of the plugin API: a plugin, its filters, the request and response they see, the call behind them.
 
-import type { StopAction } from "../protocol/types.ts";
-import type { PluginRequest } from "./request.ts";
-import type { PluginResponse } from "./response.ts";
+import type { ExtraInfoRequest, Method, StopAction } from "../protocol/types.ts";
+import type { RequestArgs } from "./args.ts";
+import type { HeaderMap } from "./headers.ts";
 
 /**
  * What a filter may return: nothing (continue; mutations of the request or
@@ -12,9 +12,101 @@ import type { PluginResponse } from "./response.ts";
  */
 export type FilterResult = void | undefined | Response | StopAction;
 
+/** How a call asks APISIX for extra information: one ExtraInfo round trip per question. */
+export interface ExtraInfoChannel {
+  /** Sends `question` and resolves with `result` (`undefined` when absent). */
+  ask(question: ExtraInfoRequest): Promise<Uint8Array | undefined>;
+}
+
 /**
- * What {@linkcode definePlugin} takes: a unique name, a conf parser (called
- * once per PrepareConf, never per request) and one or both filters.
+ * One call as the views and the phase runner see it: its ExtraInfo questions,
+ * asked one at a time, and its lifetime.
+ */
+export interface CallContext extends ExtraInfoChannel {
+  /** Aborts at the call deadline, when APISIX closes the connection, or when the call failed. */
+  readonly signal: AbortSignal;
+  /** Same as `signal.aborted`, without making the signal (most calls never need one). */
+  readonly aborted: boolean;
+  /** Calls `listener` once when the call aborts; returns a function that removes it. */
+  onAbort(listener: () => void): () => void;
+}
+
+/**
+ * What request and response views share: the call's abort signal and the
+ * ExtraInfo questions of the phase (variables by name and the one body), each
+ * asked at most once per call and cached. Each costs one round trip to APISIX.
+ */
+export interface CallView {
+  /** Fires at the call deadline, when APISIX closes the connection, or when the call failed. */
+  readonly signal: AbortSignal;
+  /**
+   * An APISIX variable as text (ExtraInfo Var, once per name): nginx variables
+   * and APISIX ones such as `route_id`; `undefined` when unknown or unset.
+   */
+  var(name: string): Promise<string | undefined>;
+  /**
+   * The body of this phase, asked at most once: the request body for request
+   * filters (ExtraInfo ReqBody), the upstream body for response filters
+   * (ExtraInfo RespBody); `undefined` when there is none (e.g. a GET).
+   */
+  body(): Promise<Uint8Array | undefined>;
+  /** The body as UTF-8 text; `""` when there is none. */
+  text(): Promise<string>;
+  /** The body parsed as JSON; throws `SyntaxError` when absent or not JSON. */
+  json<T = unknown>(): Promise<T>;
+}
+
+/**
+ * The request a request filter sees (`ext-plugin-pre-req` / `-post-req`).
+ * Everything is decoded on first use; reading never produces a Rewrite.
+ * Changes (path, headers, args, response headers, body) accumulate across the
+ * chain and are sent as one Rewrite carrying only what really changed. A
+ * Rewrite can only set or delete a request header, so `headers.append()` is
+ * sent as one header whose value is all values joined with `", "`.
+ *
+ * Costs: `var()` and `body()` each ask APISIX once (an ExtraInfo round trip)
+ * and are cached for the call; everything else is local.
+ */
+export interface PluginRequest extends CallView {
+  /** The call id APISIX gave this request (for logs). */
+  readonly id: number;
+  /** Client address as text (IPv4 dotted, IPv6 RFC 5952), `undefined` when absent. */
+  readonly srcIp: string | undefined;
+  /** Request method, e.g. `"GET"`. */
+  readonly method: Method;
+  /** Path (decoded, never a query string); setting it rewrites the upstream path. */
+  path: string;
+  /** Request headers (lower-case names from APISIX; lookups are case-insensitive). */
+  readonly headers: HeaderMap;
+  /** Query args; `null` values are valueless (`?flag`). */
+  readonly args: RequestArgs;
+  /** Headers to add to the client response while still proxying (Rewrite `resp_headers`). */
+  readonly respHeaders: HeaderMap;
+  /** Replaces the body sent upstream. An empty body is no change (APISIX ignores it). */
+  setBody(body: string | Uint8Array): void;
+}
+
+/**
+ * The upstream response a response filter sees (`ext-plugin-post-resp`).
+ * Changes accumulate across the chain. Because APISIX sends only the returned
+ * headers when any is returned, a header change makes the runner return the
+ * full set: the upstream headers minus hop-by-hop ones and `content-length`,
+ * with the changes applied.
+ */
+export interface PluginResponse extends CallView {
+  /** The call id APISIX gave this request (for logs). */
+  readonly id: number;
+  /** Client status: the upstream one until a filter sets it (100 to 999). */
+  status: number;
+  /** Upstream response headers, original case, one entry per value. */
+  readonly headers: HeaderMap;
+  /** Replaces the body sent to the client. An empty body keeps the upstream one. */
+  setBody(body: string | Uint8Array): void;
+}
+
+/**
+ * What `definePlugin` takes: a unique name, a conf parser (called once per
+ * PrepareConf, never per request) and one or both filters.
  */
 export interface PluginDefinition<C> {
   /** The name routes use in their `ext-plugin-*` `conf` list. */
@@ -28,8 +120,8 @@ export interface PluginDefinition<C> {
 }
 
 /**
- * A plugin value, as returned by {@linkcode definePlugin} and given to the
- * registry. `C` is the parsed conf type.
+ * A plugin value, as returned by `definePlugin` and given to the registry.
+ * `C` is the parsed conf type.
  */
 export interface Plugin<C = unknown> extends PluginDefinition<C> {}
 

@@ -1,4 +1,4 @@
-// Error classes of the wire codec: oversized frames and undecodable FlatBuffer payloads.
+// Error classes of the wire codec: oversized frames, undecodable payloads, streams cut inside a frame.
 
 import { MAX_PAYLOAD_SIZE } from "./types.ts";
 
@@ -29,5 +29,14 @@ export class MalformedPayloadError extends Error {
   constructor(message: string) {
     super(message);
     this.name = "MalformedPayloadError";
+  }
+}
+
+/** The peer closed the stream inside a frame (after some of its bytes, before its last one). */
+export class UnexpectedEofError extends Error {
+  /** How many bytes the frame needed and how many arrived before the peer closed. */
+  constructor(wanted: number, got: number) {
+    super(`Connection closed by the peer after ${got} of ${wanted} bytes of a frame`);
+    this.name = "UnexpectedEofError";
   }
 }

@@ -10,8 +10,8 @@ import {
   readU8,
   rootTable,
 } from "./table_reader.ts";
-import { createBytes, encodeFrame, encodePayload } from "./table_writer.ts";
-import { type ExtraInfoRequest, type ExtraInfoResponse, FrameType } from "./types.ts";
+import { createBytes, encodePayload } from "./table_writer.ts";
+import type { ExtraInfoRequest, ExtraInfoResponse } from "./types.ts";
 
 // Union A6.ExtraInfo.Info tags.
 const _INFO_VAR = 1;
@@ -23,24 +23,15 @@ const _INFO_RESP_BODY = 3;
  *
  * @example
  * ```ts
- * await writeFrame(conn, FrameType.ExtraInfo, encodeExtraInfoRequest({ type: "var", name: "remote_addr" }));
+ * encodeExtraInfoRequest({ type: "var", name: "remote_addr" });
  * ```
  */
 export function encodeExtraInfoRequest(msg: ExtraInfoRequest): Uint8Array {
-  return encodePayload(msg, _buildExtraInfoRequest);
+  return encodePayload(msg, buildExtraInfoRequest);
 }
 
-/**
- * Like {@linkcode encodeExtraInfoRequest}, but returns the whole frame (type 3 header + payload)
- * in one array, ready for one write.
- *
- * @throws {FrameTooLargeError} when the payload does not fit a frame.
- */
-export function encodeExtraInfoRequestFrame(msg: ExtraInfoRequest): Uint8Array {
-  return encodeFrame(FrameType.ExtraInfo, msg, _buildExtraInfoRequest);
-}
-
-function _buildExtraInfoRequest(b: FlatBuilder, msg: ExtraInfoRequest): number {
+/** Writes an `A6.ExtraInfo.Req` table (the runner's `FrameEncoder` and {@linkcode encodeExtraInfoRequest}). */
+export function buildExtraInfoRequest(b: FlatBuilder, msg: ExtraInfoRequest): number {
   let infoType: number;
   let info: number;
   switch (msg.type) {

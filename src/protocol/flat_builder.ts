@@ -37,6 +37,11 @@ export class FlatBuilder {
   /** Positions (offsets from the end) of the vtables written so far, for sharing. */
   #vtables: number[] = [];
   #vectorNumElems = 0;
+  /**
+   * Scratch stack of table offsets for vectors of tables (`createTextEntries()`): a
+   * nested use pushes above the outer one's base and pops back to it.
+   */
+  readonly offsets: number[] = [];
 
   /** Creates a builder with `initialSize` bytes; it grows by doubling. */
   constructor(initialSize = 1024) {

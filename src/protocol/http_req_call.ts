@@ -18,17 +18,15 @@ import {
   u32,
   vectorLength,
 } from "./table_reader.ts";
-import { decodeLazyTextEntries } from "./lazy_text_entries.ts";
-import { idOnlyReplies, stopFrameFromTemplate } from "./stop_frames.ts";
-import { createBytes, createTextEntries, encodeFrame, encodePayload } from "./table_writer.ts";
-import {
-  type Action,
-  FrameType,
-  type HttpReqCallRequest,
-  type HttpReqCallResponse,
-  type RewriteAction,
-  type StopAction,
-  type TextEntry,
+import { decodeLazyTextEntries, type NameCache } from "./lazy_text_entries.ts";
+import { createBytes, createTextEntries, encodePayload } from "./table_writer.ts";
+import type {
+  Action,
+  HttpReqCallRequest,
+  HttpReqCallResponse,
+  RewriteAction,
+  StopAction,
+  TextEntry,
 } from "./types.ts";
 
 // Union A6.HTTPReqCall.Action tags.
@@ -54,9 +52,11 @@ class _HttpReqCallRequestView implements HttpReqCallRequest {
   #args: readonly TextEntry[] | undefined;
   #headers: readonly TextEntry[] | undefined;
   #lazyHeaders: readonly TextEntry[] | undefined;
+  #names: NameCache | undefined;
 
-  constructor(payload: Uint8Array, t: number) {
+  constructor(payload: Uint8Array, t: number, names: NameCache | undefined) {
     this.#payload = payload;
+    this.#names = names;
     this.id = readU32(payload, t, 0, "HTTPReqCall.Req.id");
     this.#srcIpAt = readOffset(payload, t, 1, "HTTPReqCall.Req.src_ip");
     if (this.#srcIpAt !== 0) vectorLength(payload, this.#srcIpAt, 1, "HTTPReqCall.Req.src_ip");
@@ -96,34 +96,22 @@ class _HttpReqCallRequestView implements HttpReqCallRequest {
       : decodeTextEntries(this.#payload, this.#headersAt);
   }
 
-  /** The headers with each value decoded on first read (see {@linkcode lazyRequestHeaders}). */
   get lazyHeaders(): readonly TextEntry[] {
     return this.#lazyHeaders ??= this.#headers ??
-      (this.#headersAt === 0 ? [] : decodeLazyTextEntries(this.#payload, this.#headersAt));
+      (this.#headersAt === 0
+        ? []
+        : decodeLazyTextEntries(this.#payload, this.#headersAt, this.#names));
   }
-}
-
-/**
- * The headers of `request` for a reader that looks at a few values: for a
- * decoded request, entries whose values are decoded on first read (always the
- * same array); for any other, `request.headers`. Plain `headers` stays plain
- * objects.
- *
- * @example
- * ```ts
- * const host = lazyRequestHeaders(req).find((e) => e.name === "host")?.value;
- * ```
- */
-export function lazyRequestHeaders(request: HttpReqCallRequest): readonly TextEntry[] {
-  return request instanceof _HttpReqCallRequestView ? request.lazyHeaders : request.headers;
 }
 
 /**
  * Decodes an `A6.HTTPReqCall.Req` payload (runner side). The whole structure
  * is validated here; `path`, `args` and `headers` text is decoded lazily on
- * first access. `srcIp` is a view of the payload (no copy), so the payload must not
- * be modified afterwards. The result is a class instance with getters: compare
- * it field by field, not with `deepStrictEqual`.
+ * first access, and `lazyHeaders` decodes each header value only when read
+ * (their names through `names`, a cache the server keeps across calls).
+ * `srcIp` is a view of the payload (no copy), so the payload must not be
+ * modified afterwards. The result is a class instance with getters: compare it
+ * field by field, not with `deepStrictEqual`.
  *
  * @throws {MalformedPayloadError} when the payload is not a valid HTTPReqCall.Req.
  * @example
@@ -132,8 +120,11 @@ export function lazyRequestHeaders(request: HttpReqCallRequest): readonly TextEn
  * console.log(METHODS[req.method], req.path, req.headers.length);
  * ```
  */
-export function decodeHttpReqCallRequest(payload: Uint8Array): HttpReqCallRequest {
-  return new _HttpReqCallRequestView(payload, rootTable(payload, "HTTPReqCall.Req"));
+export function decodeHttpReqCallRequest(
+  payload: Uint8Array,
+  names?: NameCache,
+): HttpReqCallRequest {
+  return new _HttpReqCallRequestView(payload, rootTable(payload, "HTTPReqCall.Req"), names);
 }
 
 /**
@@ -178,41 +169,11 @@ function _buildHttpReqCallRequest(b: FlatBuilder, msg: HttpReqCallRequest): numb
  * ```
  */
 export function encodeHttpReqCallResponse(msg: HttpReqCallResponse): Uint8Array {
-  return encodePayload(msg, _buildHttpReqCallResponse);
+  return encodePayload(msg, buildHttpReqCallResponse);
 }
 
-/**
- * Like {@linkcode encodeHttpReqCallResponse}, but returns the whole frame (type 2 header + payload)
- * in one array, ready for one write. A frozen Stop action seen before (a plugin's
- * prebuilt `stop()`) is copied from a memoised frame with the id patched in.
- *
- * @throws {FrameTooLargeError} when the payload does not fit a frame.
- */
-export function encodeHttpReqCallResponseFrame(msg: HttpReqCallResponse): Uint8Array {
-  const action = msg.action;
-  if (action === undefined) return _noActionFrame(msg.id);
-  if (action.type === "stop" && msg.id !== 0) {
-    const frame = stopFrameFromTemplate(action, msg.id, _encodeStopFrame);
-    if (frame !== undefined) return frame;
-  }
-  return encodeFrame(
-    FrameType.HttpReqCall,
-    msg,
-    _buildHttpReqCallResponse,
-    action?.body?.length ?? 0,
-  );
-}
-
-/** The reply without action, the most common one: a template with the id patched in. */
-const _noActionFrame = idOnlyReplies((id) =>
-  encodeFrame(FrameType.HttpReqCall, { id }, _buildHttpReqCallResponse)
-);
-
-function _encodeStopFrame(action: StopAction, id: number): Uint8Array {
-  return encodeFrame(FrameType.HttpReqCall, { id, action }, _buildHttpReqCallResponse);
-}
-
-function _buildHttpReqCallResponse(b: FlatBuilder, msg: HttpReqCallResponse): number {
+/** Writes an `A6.HTTPReqCall.Resp` table (the runner's `FrameEncoder` and {@linkcode encodeHttpReqCallResponse}). */
+export function buildHttpReqCallResponse(b: FlatBuilder, msg: HttpReqCallResponse): number {
   const action = msg.action;
   let actionType = 0;
   let table = 0;

@@ -11,14 +11,8 @@ import {
   readU32,
   rootTable,
 } from "./table_reader.ts";
-import { idOnlyReplies } from "./stop_frames.ts";
-import { createBytes, createTextEntries, encodeFrame, encodePayload } from "./table_writer.ts";
-import {
-  FrameType,
-  type HttpRespCallRequest,
-  type HttpRespCallResponse,
-  type TextEntry,
-} from "./types.ts";
+import { createBytes, createTextEntries, encodePayload } from "./table_writer.ts";
+import type { HttpRespCallRequest, HttpRespCallResponse, TextEntry } from "./types.ts";
 
 /**
  * A decoded HTTPRespCall.Req: structure validated at decode time, header text
@@ -95,33 +89,11 @@ function _buildHttpRespCallRequest(b: FlatBuilder, msg: HttpRespCallRequest): nu
  * ```
  */
 export function encodeHttpRespCallResponse(msg: HttpRespCallResponse): Uint8Array {
-  return encodePayload(msg, _buildHttpRespCallResponse);
+  return encodePayload(msg, buildHttpRespCallResponse);
 }
 
-/**
- * Like {@linkcode encodeHttpRespCallResponse}, but returns the whole frame (type 4 header +
- * payload) in one array, ready for one write.
- *
- * @throws {FrameTooLargeError} when the payload does not fit a frame.
- */
-export function encodeHttpRespCallResponseFrame(msg: HttpRespCallResponse): Uint8Array {
-  if (msg.status === undefined && msg.headers === undefined && msg.body === undefined) {
-    return _noChangeFrame(msg.id);
-  }
-  return encodeFrame(
-    FrameType.HttpRespCall,
-    msg,
-    _buildHttpRespCallResponse,
-    msg.body?.length ?? 0,
-  );
-}
-
-/** The reply that changes nothing, the most common one: a template with the id patched in. */
-const _noChangeFrame = idOnlyReplies((id) =>
-  encodeFrame(FrameType.HttpRespCall, { id }, _buildHttpRespCallResponse)
-);
-
-function _buildHttpRespCallResponse(b: FlatBuilder, msg: HttpRespCallResponse): number {
+/** Writes an `A6.HTTPRespCall.Resp` table (the runner's `FrameEncoder` and {@linkcode encodeHttpRespCallResponse}). */
+export function buildHttpRespCallResponse(b: FlatBuilder, msg: HttpRespCallResponse): number {
   const headers = msg.headers === undefined ? 0 : createTextEntries(b, msg.headers);
   const body = msg.body === undefined ? 0 : createBytes(b, msg.body);
   b.startObject(4);

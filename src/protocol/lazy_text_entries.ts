@@ -1,14 +1,14 @@
 // TextEntry vectors whose values are decoded from the payload only when read (request/response headers).
 
 import { decodeStringAt, decodeUtf8, textEntryStringAt, u32 } from "./table_reader.ts";
-import type { TextEntry } from "./types.ts";
+import type { DecodedTextEntry, TextEntry } from "./types.ts";
 
 /**
  * A TextEntry of a validated payload: the name is decoded at once, the value
  * on first read (and cached). `hasValue` tells whether a value is present
  * without decoding it.
  */
-class _LazyTextEntry implements TextEntry {
+class _LazyTextEntry implements DecodedTextEntry {
   readonly name: string;
   /** `name.toLowerCase()`. */
   readonly lower: string;
@@ -48,7 +48,8 @@ class _LazyTextEntry implements TextEntry {
  * ```
  */
 export function textEntryHasValue(entry: TextEntry): boolean {
-  return entry instanceof _LazyTextEntry ? entry.hasValue : entry.value !== undefined;
+  const hasValue = (entry as Partial<DecodedTextEntry>).hasValue;
+  return hasValue ?? entry.value !== undefined;
 }
 
 /**
@@ -60,7 +61,7 @@ export function textEntryHasValue(entry: TextEntry): boolean {
  * ```
  */
 export function textEntryLowerName(entry: TextEntry): string {
-  return entry instanceof _LazyTextEntry ? entry.lower : entry.name.toLowerCase();
+  return (entry as Partial<DecodedTextEntry>).lower ?? entry.name.toLowerCase();
 }
 
 /**
@@ -73,19 +74,26 @@ export function textEntryLowerName(entry: TextEntry): string {
  * ```
  */
 export function stableTextEntry(entry: TextEntry): TextEntry {
-  return entry instanceof _LazyTextEntry ? entry : { name: entry.name, value: entry.value };
+  return (entry as Partial<DecodedTextEntry>).lower !== undefined
+    ? entry
+    : { name: entry.name, value: entry.value };
 }
 
 /**
  * Decodes a `[TextEntry]` vector already validated by `checkTextEntries`,
- * names at once and values on first read. The payload must not change afterwards.
+ * names at once (through `names` when given) and values on first read. The
+ * payload must not change afterwards.
  *
  * @example
  * ```ts
- * const headers = decodeLazyTextEntries(payload, headersAt);
+ * const headers = decodeLazyTextEntries(payload, headersAt, names);
  * ```
  */
-export function decodeLazyTextEntries(b: Uint8Array, v: number): TextEntry[] {
+export function decodeLazyTextEntries(
+  b: Uint8Array,
+  v: number,
+  names?: NameCache,
+): TextEntry[] {
   const n = u32(b, v);
   const out: TextEntry[] = new Array(n);
   for (let i = 0; i < n; i++) {
@@ -93,12 +101,14 @@ export function decodeLazyTextEntries(b: Uint8Array, v: number): TextEntry[] {
     let name = "";
     let lower = "";
     if (s !== 0) {
-      const slot = _name(b, s + 4, s + 4 + u32(b, s));
+      const start = s + 4;
+      const end = start + u32(b, s);
+      const slot = names === undefined ? -1 : names.slot(b, start, end);
       if (slot >= 0) {
-        name = _NAMES[slot]!;
-        lower = _LOWER[slot]!;
+        name = names!.name(slot);
+        lower = names!.lower(slot);
       } else {
-        name = decodeStringAt(b, s);
+        name = decodeUtf8(b, start, end);
         lower = name.toLowerCase();
       }
     }
@@ -107,31 +117,55 @@ export function decodeLazyTextEntries(b: Uint8Array, v: number): TextEntry[] {
   return out;
 }
 
-// Recently decoded short ASCII names, by hash: header names repeat from call to call, so most
-// are found here and compared in place instead of being built again.
-const _NAMES: (string | undefined)[] = new Array(512);
-/** `_NAMES[i].toLowerCase()`. */
-const _LOWER: (string | undefined)[] = new Array(512);
+/** Slots of a {@linkcode NameCache}. */
+const _SLOTS = 512;
 
 /**
- * Finds or puts the name `b[start..end)` in the cache and returns its slot, or -1
- * when it is not cached (empty, longer than 32 bytes or not ASCII).
+ * Recently decoded short ASCII names (header names), by hash: they repeat from
+ * call to call, so most are found here and compared in place instead of being
+ * built again. One per server, handed to the decoder.
+ *
+ * @example
+ * ```ts
+ * const names = new NameCache();
+ * decodeHttpReqCallRequest(payload, names).lazyHeaders;
+ * ```
  */
-function _name(b: Uint8Array, start: number, end: number): number {
-  const n = end - start;
-  if (n > 32 || n === 0) return -1;
-  // Length, first, middle and last byte: no loop; the comparison below checks every byte.
-  const slot = (Math.imul(n, 97) + Math.imul(b[start]!, 31) + Math.imul(b[start + (n >> 1)]!, 7) +
-    b[end - 1]!) & 511;
-  const cached = _NAMES[slot];
-  if (cached !== undefined && cached.length === n) {
-    let i = 0;
-    while (i < n && cached.charCodeAt(i) === b[start + i]) i++;
-    if (i === n) return slot;
+export class NameCache {
+  #names: (string | undefined)[] = new Array(_SLOTS);
+  /** `#names[i].toLowerCase()`. */
+  #lower: (string | undefined)[] = new Array(_SLOTS);
+
+  /**
+   * Finds or puts the name `b[start..end)` and returns its slot, or -1 when it
+   * is not cached (empty, longer than 32 bytes or not ASCII).
+   */
+  slot(b: Uint8Array, start: number, end: number): number {
+    const n = end - start;
+    if (n > 32 || n === 0) return -1;
+    // Length, first, middle and last byte: no loop; the comparison below checks every byte.
+    const slot = (Math.imul(n, 97) + Math.imul(b[start]!, 31) +
+      Math.imul(b[start + (n >> 1)]!, 7) + b[end - 1]!) & (_SLOTS - 1);
+    const cached = this.#names[slot];
+    if (cached !== undefined && cached.length === n) {
+      let i = 0;
+      while (i < n && cached.charCodeAt(i) === b[start + i]) i++;
+      if (i === n) return slot;
+    }
+    for (let i = start; i < end; i++) if (b[i]! >= 0x80) return -1;
+    const name = decodeUtf8(b, start, end);
+    this.#names[slot] = name;
+    this.#lower[slot] = name.toLowerCase();
+    return slot;
   }
-  for (let i = start; i < end; i++) if (b[i]! >= 0x80) return -1;
-  const name = decodeUtf8(b, start, end);
-  _NAMES[slot] = name;
-  _LOWER[slot] = name.toLowerCase();
-  return slot;
+
+  /** The name in `slot`. */
+  name(slot: number): string {
+    return this.#names[slot]!;
+  }
+
+  /** The lower-case name in `slot`. */
+  lower(slot: number): string {
+    return this.#lower[slot]!;
+  }
 }

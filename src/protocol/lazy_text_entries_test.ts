@@ -2,13 +2,11 @@
 
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import {
-  decodeHttpReqCallRequest,
-  encodeHttpReqCallRequest,
-  lazyRequestHeaders,
-} from "./http_req_call.ts";
-import { textEntryHasValue, textEntryLowerName } from "./lazy_text_entries.ts";
+import { decodeHttpReqCallRequest, encodeHttpReqCallRequest } from "./http_req_call.ts";
+import { NameCache, textEntryHasValue, textEntryLowerName } from "./lazy_text_entries.ts";
 import type { TextEntry } from "./types.ts";
+
+const names = new NameCache();
 
 function decoded(headers: TextEntry[]) {
   const payload = encodeHttpReqCallRequest({
@@ -20,10 +18,10 @@ function decoded(headers: TextEntry[]) {
     headers,
     confToken: 1,
   });
-  return decodeHttpReqCallRequest(payload);
+  return decodeHttpReqCallRequest(payload, names);
 }
 
-test("lazyRequestHeaders() gives the names, lower-case names, presence and values of headers", () => {
+test("decodeHttpReqCallRequest().lazyHeaders gives the names, lower-case names, presence and values of headers", () => {
   const headers: TextEntry[] = [
     { name: "Host", value: "example.com" },
     { name: "x-empty", value: "" },
@@ -38,7 +36,7 @@ test("lazyRequestHeaders() gives the names, lower-case names, presence and value
   ];
   // Twice: the second decode finds the names in the cache.
   for (let round = 0; round < 2; round++) {
-    const lazy = lazyRequestHeaders(decoded(headers));
+    const lazy = decoded(headers).lazyHeaders!;
     assert.equal(lazy.length, headers.length);
     for (let i = 0; i < headers.length; i++) {
       const entry = lazy[i]!;
@@ -50,13 +48,24 @@ test("lazyRequestHeaders() gives the names, lower-case names, presence and value
   }
 });
 
-test("lazyRequestHeaders() is one array per request and leaves .headers plain objects", () => {
+test("decodeHttpReqCallRequest().lazyHeaders is one array per request and leaves .headers plain objects", () => {
   const req = decoded([{ name: "host", value: "h" }]);
-  assert.equal(lazyRequestHeaders(req), lazyRequestHeaders(req));
+  assert.equal(req.lazyHeaders, req.lazyHeaders);
   assert.deepEqual(req.headers, [{ name: "host", value: "h" }]);
-  assert.deepEqual(JSON.parse(JSON.stringify(lazyRequestHeaders(req))), [
+  assert.deepEqual(JSON.parse(JSON.stringify(req.lazyHeaders)), [{ name: "host", value: "h" }]);
+  // Decoded without a name cache, the entries are the same.
+  const uncached = decodeHttpReqCallRequest(
+    encodeHttpReqCallRequest({
+      id: 1,
+      srcIp: undefined,
+      method: 0,
+      path: "/",
+      args: [],
+      headers: [{ name: "host", value: "h" }],
+      confToken: 1,
+    }),
+  );
+  assert.deepEqual(JSON.parse(JSON.stringify(uncached.lazyHeaders)), [
     { name: "host", value: "h" },
   ]);
-  const plain = { ...req, headers: [{ name: "a", value: "1" }] };
-  assert.equal(lazyRequestHeaders(plain), plain.headers);
 });

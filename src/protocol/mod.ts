@@ -1,32 +1,36 @@
-// Public surface of the wire codec: frame header and I/O, message codecs, errors and message types.
+// Public surface of the wire codec: framing, message codecs, the reply encoder, errors and message types.
 
-export { FrameTooLargeError, MalformedPayloadError } from "./errors.ts";
+export { FrameTooLargeError, MalformedPayloadError, UnexpectedEofError } from "./errors.ts";
 export {
   decodeFrameHeader,
+  DEFAULT_READ_HIGH_WATER_MARK,
+  encodeFrame,
   encodeFrameHeader,
   type Frame,
-  readFrame,
-  writeFrame,
-} from "./frame.ts";
+  type FrameHandler,
+  FrameReader,
+  type FrameReaderOptions,
+  type FrameWriter,
+  writeFrameHeader,
+} from "./framing.ts";
+export { FrameEncoder } from "./encoder.ts";
+export { NameCache } from "./lazy_text_entries.ts";
 export {
   decodePrepareConfRequest,
   decodePrepareConfResponse,
   encodePrepareConfRequest,
   encodePrepareConfResponse,
-  encodePrepareConfResponseFrame,
 } from "./prepare_conf.ts";
 export {
   decodeHttpReqCallRequest,
   decodeHttpReqCallResponse,
   encodeHttpReqCallRequest,
   encodeHttpReqCallResponse,
-  encodeHttpReqCallResponseFrame,
 } from "./http_req_call.ts";
 export {
   decodeExtraInfoRequest,
   decodeExtraInfoResponse,
   encodeExtraInfoRequest,
-  encodeExtraInfoRequestFrame,
   encodeExtraInfoResponse,
 } from "./extra_info.ts";
 export {
@@ -34,15 +38,11 @@ export {
   decodeHttpRespCallResponse,
   encodeHttpRespCallRequest,
   encodeHttpRespCallResponse,
-  encodeHttpRespCallResponseFrame,
 } from "./http_resp_call.ts";
-export {
-  decodeErrorResponse,
-  encodeErrorResponse,
-  encodeErrorResponseFrame,
-} from "./error_response.ts";
+export { decodeErrorResponse, encodeErrorResponse } from "./error_response.ts";
 export {
   type Action,
+  type DecodedTextEntry,
   ErrorCode,
   type ErrorCodeValue,
   type ErrorResponse,
@@ -60,6 +60,7 @@ export {
   METHODS,
   type PrepareConfRequest,
   type PrepareConfResponse,
+  type PreparedStop,
   type RewriteAction,
   type StopAction,
   type TextEntry,

@@ -2,8 +2,8 @@
 
 import type { FlatBuilder } from "./flat_builder.ts";
 import { readString, readTextEntries, readU32, rootTable } from "./table_reader.ts";
-import { createTextEntries, encodeFrame, encodePayload } from "./table_writer.ts";
-import { FrameType, type PrepareConfRequest, type PrepareConfResponse } from "./types.ts";
+import { createTextEntries, encodePayload } from "./table_writer.ts";
+import type { PrepareConfRequest, PrepareConfResponse } from "./types.ts";
 
 /**
  * Decodes an `A6.PrepareConf.Req` payload (runner side). `conf` and `key` are
@@ -51,24 +51,15 @@ function _buildPrepareConfRequest(b: FlatBuilder, msg: PrepareConfRequest): numb
  *
  * @example
  * ```ts
- * await writeFrame(conn, FrameType.PrepareConf, encodePrepareConfResponse({ confToken: 7 }));
+ * encodePrepareConfResponse({ confToken: 7 });
  * ```
  */
 export function encodePrepareConfResponse(msg: PrepareConfResponse): Uint8Array {
-  return encodePayload(msg, _buildPrepareConfResponse);
+  return encodePayload(msg, buildPrepareConfResponse);
 }
 
-/**
- * Like {@linkcode encodePrepareConfResponse}, but returns the whole frame (type 1 header +
- * payload) in one array, ready for one write.
- *
- * @throws {FrameTooLargeError} when the payload does not fit a frame.
- */
-export function encodePrepareConfResponseFrame(msg: PrepareConfResponse): Uint8Array {
-  return encodeFrame(FrameType.PrepareConf, msg, _buildPrepareConfResponse);
-}
-
-function _buildPrepareConfResponse(b: FlatBuilder, msg: PrepareConfResponse): number {
+/** Writes an `A6.PrepareConf.Resp` table (the runner's `FrameEncoder` and {@linkcode encodePrepareConfResponse}). */
+export function buildPrepareConfResponse(b: FlatBuilder, msg: PrepareConfResponse): number {
   b.startObject(1);
   b.addFieldInt32(0, msg.confToken, 0); // PrepareConf.Resp.conf_token
   return b.endObject();

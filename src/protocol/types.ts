@@ -1,6 +1,6 @@
-// Message shapes of the APISIX ext-plugin RPC (PROTOCOL.md §1–2), shared by both directions.
+// Message shapes of the APISIX ext-plugin RPC (docs/PROTOCOL.md §1–2), shared by both directions.
 
-/** Frame type byte: the first byte of every frame (PROTOCOL.md §1). */
+/** Frame type byte: the first byte of every frame (docs/PROTOCOL.md §1). */
 export const FrameType = {
   /** `A6.Err.Resp`, sent by the runner instead of a normal reply. */
   Error: 0,
@@ -82,6 +82,17 @@ export interface TextEntry {
   readonly value?: string | undefined;
 }
 
+/**
+ * A {@linkcode TextEntry} decoded from a payload, whose value is only decoded
+ * when read: its lower-case name and whether it has a value are known without.
+ */
+export interface DecodedTextEntry extends TextEntry {
+  /** `name.toLowerCase()`, computed once per distinct name. */
+  readonly lower: string;
+  /** Whether the entry has a value on the wire. */
+  readonly hasValue: boolean;
+}
+
 /** `A6.PrepareConf.Req`: the ordered plugin confs of one route phase. */
 export interface PrepareConfRequest {
   /** `conf`: plugin name → raw conf text, in route order; `undefined` when absent on the wire. */
@@ -112,6 +123,11 @@ export interface HttpReqCallRequest {
   readonly args: readonly TextEntry[];
   /** `headers`, lower-case names, one entry per value; empty when absent. */
   readonly headers: readonly TextEntry[];
+  /**
+   * The same headers with each value decoded on first read, when the decoder
+   * offers them: a reader that looks at a few headers skips decoding the rest.
+   */
+  readonly lazyHeaders?: readonly TextEntry[] | undefined;
   /** `conf_token` (default 0). */
   readonly confToken: number;
 }
@@ -142,6 +158,16 @@ export interface RewriteAction {
   readonly respHeaders?: readonly TextEntry[] | undefined;
   /** Replaces the request body sent upstream; only sent when non-empty. */
   readonly body?: Uint8Array | undefined;
+}
+
+/**
+ * A Stop made once and returned on many calls (what `stop()` builds, usually in
+ * `parseConf`): the runner may reuse its encoded reply, and checks on each use
+ * that status, headers and body bytes are still the same.
+ */
+export interface PreparedStop extends StopAction {
+  /** Marks a stop as made for reuse. */
+  readonly prepared: true;
 }
 
 /** The `Action` union of `A6.HTTPReqCall.Resp`; `undefined` is NONE. */
@@ -182,7 +208,7 @@ export interface HttpRespCallResponse {
   readonly id: number;
   /** Non-zero replaces the client status; 0 keeps the upstream one. */
   readonly status?: number | undefined;
-  /** When non-empty, APISIX sends exactly these headers (PROTOCOL.md §3.4). */
+  /** When non-empty, APISIX sends exactly these headers (docs/PROTOCOL.md §3.4). */
   readonly headers?: readonly TextEntry[] | undefined;
   /** Non-empty replaces the response body. */
   readonly body?: Uint8Array | undefined;

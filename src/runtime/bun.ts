@@ -1,19 +1,19 @@
 // SocketRuntime over Bun.listen/Bun.connect on unix paths; files and signals through node: modules.
 
 import { AcceptQueue, queueListener } from "./accept_queue.ts";
-import { ChunkReader } from "./chunk_reader.ts";
 import { createNodeRuntime, NODE_STAGING_OPS } from "./node.ts";
+import { SinkSlot } from "./sink_slot.ts";
 import { listenStaged } from "./socket_file.ts";
-import {
-  type Connection,
-  ConnectionClosedError,
-  type FrameHandler,
-  type FrameRead,
-  type Listener,
-  type ListenOptions,
-  type RuntimeOptions,
-  type SocketRuntime,
+import type {
+  ByteSink,
+  Connection,
+  Listener,
+  ListenOptions,
+  RuntimeOptions,
+  SocketRuntime,
 } from "./types.ts";
+import { SocketClosedError } from "./types.ts";
+import { WriteQueue } from "./write_queue.ts";
 
 // The small part of Bun's API this file uses, declared here instead of depending on @types/bun.
 interface BunSocket {
@@ -44,64 +44,56 @@ function _bun(): BunApi {
   return (globalThis as unknown as { Bun: BunApi }).Bun;
 }
 
-/** Chunks of one write up to this total size are copied into one buffer and written at once. */
-const COALESCE_LIMIT = 64 * 1024;
-
-/** Received chunks up to this size are copied into a shared slab (see {@linkcode _land}). */
+/** Received chunks up to this size are copied into the runtime's slab (see {@linkcode _Slab}). */
 const SLAB_COPY_LIMIT = 4 * 1024;
 const SLAB_SIZE = 64 * 1024;
-let _slab = new Uint8Array(0);
-let _slabUsed = 0;
 
 /**
- * Copies a small chunk from Bun into the shared slab and returns where it
- * starts there. Bun's `data` arrays are plain Uint8Arrays (binaryType
- * "uint8array", so slice() copies as expected of a Uint8Array), but
- * JavaScriptCore makes the first view of a fresh array expensive (it
- * materialises an ArrayBuffer, ~0.4 µs per chunk here) and every frame is read
- * through a view. Views of the slab are cheap. Slab parts are never written
- * twice (a full slab is dropped), so a chunk never changes under its reader.
+ * Where small received chunks land, one per runtime instance. Bun's `data`
+ * arrays are plain Uint8Arrays (binaryType "uint8array"), but JavaScriptCore
+ * makes the first view of a fresh array expensive (it materialises an
+ * ArrayBuffer, ~0.4 µs per chunk here) and every frame is read through a view;
+ * views of a slab are cheap. Slab parts are never written twice (a full slab
+ * is dropped), so a chunk never changes under its reader.
  */
-function _land(data: Uint8Array): number {
-  const n = data.byteLength;
-  if (_slabUsed + n > _slab.length) {
-    _slab = new Uint8Array(SLAB_SIZE);
-    _slabUsed = 0;
+class _Slab {
+  bytes = new Uint8Array(0);
+  used = 0;
+
+  /** Copies `data` in and returns where it starts in {@linkcode _Slab.bytes}. */
+  land(data: Uint8Array): number {
+    const n = data.byteLength;
+    if (this.used + n > this.bytes.length) {
+      this.bytes = new Uint8Array(SLAB_SIZE);
+      this.used = 0;
+    }
+    const start = this.used;
+    this.bytes.set(data, start);
+    this.used = start + n;
+    return start;
   }
-  const start = _slabUsed;
-  _slab.set(data, start);
-  _slabUsed = start + n;
-  return start;
 }
 
 /**
  * A connection over a Bun socket. Bun hands `data` a fresh buffer per callback
  * (checked: distinct ArrayBuffers, contents unchanged after later callbacks),
- * so large chunks go into the reader uncopied and small ones are copied once
- * into a slab (see {@linkcode _land}). `socket.write()` may take only part
- * of the bytes: the rest is queued (by reference; callers must not mutate
- * written chunks) and flushed on `drain`; `write()` stays pending while more
- * than the write high-water mark is queued.
+ * so large chunks go to the sink uncopied and small ones are copied once into
+ * the slab. `socket.write()` may take only part of the bytes: the write queue
+ * keeps the rest and sends it on `drain`.
  */
 class BunConnection implements Connection {
   readonly closed: Promise<void>;
   #socket: BunSocket;
-  #reader: ChunkReader;
+  #slab: _Slab;
+  #slot = new SinkSlot();
+  #queue: WriteQueue;
   #isClosed = false;
   #resolveClosed!: () => void;
-  #queue: Uint8Array[] = [];
-  #queued = 0;
-  #highWaterMark: number;
-  #drainWaiters: { resolve: () => void; reject: (error: unknown) => void }[] = [];
 
-  constructor(socket: BunSocket, options: RuntimeOptions) {
+  constructor(socket: BunSocket, options: RuntimeOptions, slab: _Slab) {
     this.#socket = socket;
-    this.#highWaterMark = options.writeHighWaterMark ?? 64 * 1024;
-    this.#reader = new ChunkReader({
-      highWaterMark: options.readHighWaterMark,
-      onPause: () => socket.pause(),
-      onResume: () => socket.resume(),
-    });
+    this.#slab = slab;
+    this.#queue = new WriteQueue((bytes) => socket.write(bytes), options.writeHighWaterMark);
     this.closed = new Promise((resolve) => {
       this.#resolveClosed = resolve;
     });
@@ -110,95 +102,41 @@ class BunConnection implements Connection {
   _data(data: Uint8Array): void {
     const n = data.byteLength;
     if (n > SLAB_COPY_LIMIT) {
-      this.#reader.push(data);
+      this.#slot.push(data, 0, n);
       return;
     }
-    const start = _land(data);
-    this.#reader.pushRange(_slab, start, start + n);
+    const slab = this.#slab;
+    const start = slab.land(data);
+    this.#slot.push(slab.bytes, start, start + n);
   }
 
   _error(error: Error): void {
-    this.#reader.fail(error);
+    this.#slot.fail(error);
   }
 
   _closedByPeer(error?: Error): void {
-    if (error !== undefined) this.#reader.fail(error);
+    if (error !== undefined) this.#slot.fail(error);
     this.#shutdown();
   }
 
   _drain(): void {
-    const queue = this.#queue;
-    const socket = this.#socket;
-    while (queue.length > 0) {
-      const chunk = queue[0];
-      const n = socket.write(chunk);
-      if (n < 0) break;
-      this.#queued -= n;
-      if (n < chunk.byteLength) {
-        queue[0] = chunk.subarray(n);
-        break;
-      }
-      queue.shift();
-    }
-    if (this.#queued <= this.#highWaterMark && this.#drainWaiters.length > 0) {
-      const waiters = this.#drainWaiters;
-      this.#drainWaiters = [];
-      for (const waiter of waiters) waiter.resolve();
-    }
+    this.#queue.drain();
   }
 
-  readExactly(size: number): Promise<Uint8Array | null> {
-    return this.#reader.readExactly(size);
+  receive(sink: ByteSink): void {
+    this.#slot.attach(sink);
   }
 
-  readFrame(): Promise<FrameRead | null> {
-    return this.#reader.readFrame();
+  pause(): void {
+    this.#socket.pause();
   }
 
-  serveFrames(handler: FrameHandler): Promise<void> {
-    return this.#reader.serveFrames(handler, (frame) => {
-      if (this.#isClosed) throw new ConnectionClosedError(frame.byteLength);
-      this.#send(frame);
-      if (this.#queued <= this.#highWaterMark) return undefined;
-      return new Promise((resolve, reject) => {
-        this.#drainWaiters.push({ resolve, reject });
-      });
-    });
+  resume(): void {
+    this.#socket.resume();
   }
 
-  write(chunks: readonly Uint8Array[]): Promise<void> {
-    let size = 0;
-    for (const chunk of chunks) size += chunk.byteLength;
-    if (this.#isClosed) return Promise.reject(new ConnectionClosedError(size));
-    if (chunks.length === 1) {
-      this.#send(chunks[0]);
-    } else if (size <= COALESCE_LIMIT) {
-      // One send beats several for a small header + payload; the copy is cheap.
-      const bytes = new Uint8Array(size);
-      let offset = 0;
-      for (const chunk of chunks) {
-        bytes.set(chunk, offset);
-        offset += chunk.byteLength;
-      }
-      this.#send(bytes);
-    } else {
-      for (const chunk of chunks) this.#send(chunk);
-    }
-    if (this.#queued <= this.#highWaterMark) return Promise.resolve();
-    return new Promise((resolve, reject) => {
-      this.#drainWaiters.push({ resolve, reject });
-    });
-  }
-
-  #send(chunk: Uint8Array): void {
-    if (chunk.byteLength === 0) return;
-    if (this.#queue.length === 0) {
-      const n = this.#socket.write(chunk);
-      if (n >= chunk.byteLength) return;
-      chunk = n > 0 ? chunk.subarray(n) : chunk;
-    }
-    this.#queue.push(chunk);
-    this.#queued += chunk.byteLength;
+  write(bytes: Uint8Array): Promise<void> | undefined {
+    return this.#queue.write(bytes);
   }
 
   close(): void {
@@ -210,21 +148,21 @@ class BunConnection implements Connection {
   #shutdown(): void {
     if (this.#isClosed) return;
     this.#isClosed = true;
-    this.#reader.end();
-    this.#queue = [];
-    this.#queued = 0;
-    const waiters = this.#drainWaiters;
-    this.#drainWaiters = [];
-    for (const waiter of waiters) waiter.reject(new ConnectionClosedError(0));
+    this.#slot.end();
+    this.#queue.close(new SocketClosedError(0));
     this.#resolveClosed();
   }
 }
 
-function _handler(options: RuntimeOptions, onOpen?: (conn: BunConnection) => void) {
+function _handler(
+  options: RuntimeOptions,
+  slab: _Slab,
+  onOpen?: (conn: BunConnection) => void,
+): BunSocketHandler {
   return {
     binaryType: "uint8array",
     open(socket: BunSocket): void {
-      const conn = new BunConnection(socket, options);
+      const conn = new BunConnection(socket, options, slab);
       socket.data = conn;
       onOpen?.(conn);
     },
@@ -240,7 +178,7 @@ function _handler(options: RuntimeOptions, onOpen?: (conn: BunConnection) => voi
     error(socket: BunSocket, error: Error): void {
       socket.data?._error(error);
     },
-  } satisfies BunSocketHandler;
+  };
 }
 
 /**
@@ -259,6 +197,7 @@ function _handler(options: RuntimeOptions, onOpen?: (conn: BunConnection) => voi
  */
 export function createBunRuntime(options: RuntimeOptions = {}): SocketRuntime {
   const base = createNodeRuntime(options);
+  const slab = new _Slab();
   return {
     ...base,
     name: "bun",
@@ -270,7 +209,7 @@ export function createBunRuntime(options: RuntimeOptions = {}): SocketRuntime {
         bind: (bindPath) =>
           _bun().listen({
             unix: bindPath,
-            socket: _handler(options, (conn) => queue.push(conn)),
+            socket: _handler(options, slab, (conn) => queue.push(conn)),
           }),
         unbind: (bound) => bound.stop(true),
       });
@@ -278,9 +217,9 @@ export function createBunRuntime(options: RuntimeOptions = {}): SocketRuntime {
       return queueListener(queue, () => listener.stop(false));
     },
     async connectUnix(path: string): Promise<Connection> {
-      const socket = await _bun().connect({ unix: path, socket: _handler(options) });
+      const socket = await _bun().connect({ unix: path, socket: _handler(options, slab) });
       const conn = socket.data;
-      if (conn === undefined) throw new ConnectionClosedError(0);
+      if (conn === undefined) throw new SocketClosedError(0);
       return conn;
     },
   };

@@ -1,55 +1,45 @@
 // SocketRuntime over Deno's own APIs: Deno.listen/connect on unix paths, Deno.lstat, signals.
 
 import { AcceptQueue } from "./accept_queue.ts";
-import { ChunkReader } from "./chunk_reader.ts";
+import { SinkSlot } from "./sink_slot.ts";
 import { listenStaged, type StagingFileOps } from "./socket_file.ts";
 import {
+  type ByteSink,
   type Connection,
-  ConnectionClosedError,
-  type FrameHandler,
-  type FrameRead,
   type Listener,
   type ListenOptions,
   type PathInfo,
   type RuntimeOptions,
   type ShutdownSignal,
+  SocketClosedError,
   type SocketRuntime,
 } from "./types.ts";
+import { WriteQueue } from "./write_queue.ts";
 
 /** Size of the slabs socket reads land in; each read takes a fresh, never reused part. */
 const SLAB_SIZE = 64 * 1024;
 /** A slab with less room than this left is retired (reads would get too small). */
 const MIN_READ_ROOM = 8 * 1024;
-/** Chunks of one write up to this total size are copied into one buffer and written at once. */
-const COALESCE_LIMIT = 64 * 1024;
 
 /**
  * A connection over a `Deno.Conn`. A pump reads into the free tail of a 64 KiB
- * slab and pushes that exact part (never written again) into the reader, so
- * reads need no copy; the pump waits while the reader is past its high-water
- * mark. Writes go out in order, looping on partial writes, so `write()`
- * resolves only once the OS took every byte.
+ * slab and pushes that exact part (never written again) to the sink, so reads
+ * need no copy; the pump waits while paused. Writes are Deno's asynchronous
+ * write ops, one in flight at a time through the write queue.
  */
 class DenoConnection implements Connection {
   readonly closed: Promise<void>;
   #conn: Deno.Conn;
-  #reader: ChunkReader;
+  #slot = new SinkSlot();
+  #queue: WriteQueue;
   #isClosed = false;
   #resolveClosed!: () => void;
+  #paused = false;
   #resumePump: (() => void) | undefined;
-  #pendingWrites = 0;
-  #tail: Promise<void> = Promise.resolve();
 
   constructor(conn: Deno.Conn, options: RuntimeOptions) {
     this.#conn = conn;
-    this.#reader = new ChunkReader({
-      highWaterMark: options.readHighWaterMark,
-      onResume: () => {
-        const resume = this.#resumePump;
-        this.#resumePump = undefined;
-        resume?.();
-      },
-    });
+    this.#queue = new WriteQueue((bytes) => conn.write(bytes), options.writeHighWaterMark);
     this.closed = new Promise((resolve) => {
       this.#resolveClosed = resolve;
     });
@@ -58,12 +48,12 @@ class DenoConnection implements Connection {
 
   async #pump(): Promise<void> {
     const conn = this.#conn;
-    const reader = this.#reader;
+    const slot = this.#slot;
     let slab = new Uint8Array(SLAB_SIZE);
     let used = 0;
     try {
       while (!this.#isClosed) {
-        if (reader.paused) {
+        if (this.#paused) {
           await new Promise<void>((resolve) => {
             this.#resumePump = resolve;
           });
@@ -75,106 +65,43 @@ class DenoConnection implements Connection {
         }
         const n = await conn.read(slab.subarray(used));
         if (n === null) break;
-        reader.pushRange(slab, used, used + n);
+        slot.push(slab, used, used + n);
         used += n;
       }
-      reader.end();
+      slot.end();
     } catch (error) {
       // A local close() interrupts the pending read: that is a clean end, not a failure.
-      if (this.#isClosed) reader.end();
-      else reader.fail(error);
+      if (this.#isClosed) slot.end();
+      else slot.fail(error);
     }
     this.close();
   }
 
-  readExactly(size: number): Promise<Uint8Array | null> {
-    return this.#reader.readExactly(size);
+  receive(sink: ByteSink): void {
+    this.#slot.attach(sink);
   }
 
-  readFrame(): Promise<FrameRead | null> {
-    return this.#reader.readFrame();
+  pause(): void {
+    this.#paused = true;
   }
 
-  serveFrames(handler: FrameHandler): Promise<void> {
-    // Deno writes are async ops: the next frame waits for the reply's write (the peer
-    // sends the next call only after reading the reply anyway).
-    return this.#reader.serveFrames(handler, (frame) => this.write([frame]));
+  resume(): void {
+    this.#paused = false;
+    const resume = this.#resumePump;
+    this.#resumePump = undefined;
+    resume?.();
   }
 
-  write(chunks: readonly Uint8Array[]): Promise<void> {
-    if (this.#isClosed) {
-      let size = 0;
-      for (const chunk of chunks) size += chunk.byteLength;
-      return Promise.reject(new ConnectionClosedError(size));
-    }
-    this.#pendingWrites++;
-    const done = this.#pendingWrites === 1
-      ? this.#writeAll(chunks)
-      : this.#tail.then(() => this.#writeAll(chunks), () => this.#writeAll(chunks));
-    this.#tail = done;
-    return done;
-  }
-
-  #writeAll(chunks: readonly Uint8Array[]): Promise<void> {
-    let bytes: Uint8Array;
-    if (chunks.length === 1) {
-      bytes = chunks[0];
-    } else {
-      let size = 0;
-      for (const chunk of chunks) size += chunk.byteLength;
-      if (size > COALESCE_LIMIT) return this.#writeEach(chunks);
-      // One write op beats several for a small header + payload; the copy is cheap.
-      bytes = new Uint8Array(size);
-      let offset = 0;
-      for (const chunk of chunks) {
-        bytes.set(chunk, offset);
-        offset += chunk.byteLength;
-      }
-    }
-    // Plain promise chaining, no async frames: this is the per-frame hot path.
-    return this.#conn.write(bytes).then(
-      (n) => {
-        if (n === bytes.byteLength) {
-          this.#pendingWrites--;
-          return;
-        }
-        return this.#finish(this.#writeRest(bytes, n));
-      },
-      (error) => this.#finish(Promise.reject(error)),
-    );
-  }
-
-  async #writeEach(chunks: readonly Uint8Array[]): Promise<void> {
-    const each = async () => {
-      for (const chunk of chunks) await this.#writeRest(chunk, 0);
-    };
-    await this.#finish(each());
-  }
-
-  async #finish(writing: Promise<void>): Promise<void> {
-    try {
-      await writing;
-    } catch (error) {
-      if (this.#isClosed) throw new ConnectionClosedError(0);
-      throw error;
-    } finally {
-      this.#pendingWrites--;
-    }
-  }
-
-  async #writeRest(chunk: Uint8Array, written: number): Promise<void> {
-    while (written < chunk.byteLength) {
-      written += await this.#conn.write(chunk.subarray(written));
-    }
+  write(bytes: Uint8Array): Promise<void> | undefined {
+    return this.#queue.write(bytes);
   }
 
   close(): void {
     if (this.#isClosed) return;
     this.#isClosed = true;
-    this.#reader.end();
-    const resume = this.#resumePump;
-    this.#resumePump = undefined;
-    resume?.();
+    this.#slot.end();
+    this.#queue.close(new SocketClosedError(0));
+    this.resume();
     try {
       this.#conn.close();
     } catch {

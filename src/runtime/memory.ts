@@ -1,22 +1,22 @@
 // In-memory SocketRuntime for unit tests: connection pairs by path, fake socket files, fake signals.
 
 import { AcceptQueue } from "./accept_queue.ts";
-import { ChunkReader } from "./chunk_reader.ts";
+import { SinkSlot } from "./sink_slot.ts";
 import {
+  type ByteSink,
   type Connection,
-  ConnectionClosedError,
-  type FrameHandler,
-  type FrameRead,
   type Listener,
   type ListenOptions,
   type PathInfo,
   type ShutdownSignal,
+  SocketClosedError,
   type SocketRuntime,
 } from "./types.ts";
+import { WriteQueue } from "./write_queue.ts";
 
 /** Options of {@linkcode createMemoryPipe} and {@linkcode createMemoryRuntime}. */
 export interface MemoryOptions {
-  /** Bytes a side may hold unread before the peer's `write()` stays pending (default 1 MiB). */
+  /** Bytes a side may have queued (the peer paused) before its `write()` asks to wait (default 1 MiB). */
   highWaterMark?: number;
 }
 
@@ -46,54 +46,44 @@ export class MemorySystemError extends Error {
 
 class MemoryConnection implements Connection {
   peer!: MemoryConnection;
-  readonly reader: ChunkReader;
   readonly closed: Promise<void>;
+  readonly slot = new SinkSlot();
   #resolveClosed!: () => void;
   #isClosed = false;
-  /** Writers waiting for the peer's reader to drain. */
-  #drainWaiters: { resolve: () => void; reject: (error: unknown) => void }[] = [];
+  #queue: WriteQueue;
+  /** Whether this side's consumer asked to pause: the peer's sends wait. */
+  #paused = false;
+  #resumed: (() => void)[] = [];
 
   constructor(highWaterMark: number) {
     this.closed = new Promise((resolve) => {
       this.#resolveClosed = resolve;
     });
-    // The reader of this side is what the peer writes into: its drain frees the peer's writers.
-    this.reader = new ChunkReader({
-      highWaterMark,
-      onResume: () => this.peer._drained(),
-    });
+    // A write lands in the peer's sink at once; while the peer is paused the send is not over.
+    this.#queue = new WriteQueue((bytes) => {
+      const peer = this.peer;
+      peer.slot.push(bytes, 0, bytes.byteLength);
+      return peer.#paused ? peer.#whenResumed().then(() => bytes.byteLength) : bytes.byteLength;
+    }, highWaterMark);
   }
 
-  readExactly(size: number): Promise<Uint8Array | null> {
-    return this.reader.readExactly(size);
+  receive(sink: ByteSink): void {
+    this.slot.attach(sink);
   }
 
-  readFrame(): Promise<FrameRead | null> {
-    return this.reader.readFrame();
+  pause(): void {
+    this.#paused = true;
   }
 
-  serveFrames(handler: FrameHandler): Promise<void> {
-    return this.reader.serveFrames(handler, (frame) => this.write([frame]));
+  resume(): void {
+    this.#paused = false;
+    const resumed = this.#resumed;
+    this.#resumed = [];
+    for (const resolve of resumed) resolve();
   }
 
-  write(chunks: readonly Uint8Array[]): Promise<void> {
-    let size = 0;
-    for (const chunk of chunks) size += chunk.byteLength;
-    if (this.#isClosed) return Promise.reject(new ConnectionClosedError(size));
-    if (size === 0) return Promise.resolve();
-    // Copy: the caller may reuse its buffers once write() resolved.
-    const bytes = new Uint8Array(size);
-    let offset = 0;
-    for (const chunk of chunks) {
-      bytes.set(chunk, offset);
-      offset += chunk.byteLength;
-    }
-    const target = this.peer.reader;
-    target.push(bytes);
-    if (!target.paused) return Promise.resolve();
-    return new Promise((resolve, reject) => {
-      this.#drainWaiters.push({ resolve, reject });
-    });
+  write(bytes: Uint8Array): Promise<void> | undefined {
+    return this.#queue.write(bytes);
   }
 
   close(): void {
@@ -102,19 +92,16 @@ class MemoryConnection implements Connection {
     this.peer._shutdown();
   }
 
-  _drained(): void {
-    const waiters = this.#drainWaiters;
-    this.#drainWaiters = [];
-    for (const waiter of waiters) waiter.resolve();
+  #whenResumed(): Promise<void> {
+    return new Promise((resolve) => this.#resumed.push(resolve));
   }
 
   _shutdown(): void {
     if (this.#isClosed) return;
     this.#isClosed = true;
-    this.reader.end();
-    const waiters = this.#drainWaiters;
-    this.#drainWaiters = [];
-    for (const waiter of waiters) waiter.reject(new ConnectionClosedError(0));
+    this.slot.end();
+    this.#queue.close(new SocketClosedError(0));
+    this.resume();
     this.#resolveClosed();
   }
 }
@@ -125,8 +112,8 @@ class MemoryConnection implements Connection {
  * @example
  * ```ts
  * const [client, server] = createMemoryPipe();
- * await client.write([new Uint8Array([1, 2])]);
- * await server.readExactly(2); // Uint8Array [1, 2]
+ * server.receive({ push: (bytes, start, end) => console.log(bytes.subarray(start, end)), end() {}, fail() {} });
+ * client.write(new Uint8Array([1, 2])); // the server's sink gets [1, 2]
  * ```
  */
 export function createMemoryPipe(options: MemoryOptions = {}): [Connection, Connection] {

@@ -4,124 +4,92 @@ import { chmod, link, lstat, mkdir, rmdir, unlink } from "node:fs/promises";
 import net from "node:net";
 import process from "node:process";
 import { AcceptQueue, queueListener } from "./accept_queue.ts";
-import { ChunkReader } from "./chunk_reader.ts";
+import { SinkSlot } from "./sink_slot.ts";
 import { listenStaged, type StagingFileOps } from "./socket_file.ts";
 import {
+  type ByteSink,
   type Connection,
-  ConnectionClosedError,
-  type FrameHandler,
-  type FrameRead,
   type Listener,
   type ListenOptions,
   type PathInfo,
   type RuntimeOptions,
   type ShutdownSignal,
+  SocketClosedError,
   type SocketRuntime,
 } from "./types.ts";
+import { DEFAULT_WRITE_HIGH_WATER_MARK, WriteQueue } from "./write_queue.ts";
 
 /**
  * A connection over a `net.Socket`. `'data'` chunks are fresh Buffers that
- * Node never reuses, so they go into the reader uncopied; the reader pauses
- * the socket past its high-water mark. `write()` hands the chunks over by
- * reference: callers must not mutate them afterwards.
+ * Node never reuses, so they go to the sink uncopied. Node's `write()` takes
+ * every byte into its own buffer; past its high-water mark it returns false,
+ * and the write queue then waits for `'drain'` before it sends more.
  */
 class NodeConnection implements Connection {
   readonly closed: Promise<void>;
   #socket: net.Socket;
-  #reader: ChunkReader;
+  #slot = new SinkSlot();
+  #queue: WriteQueue;
   #isClosed = false;
-  #drainWaiters: { resolve: () => void; reject: (error: unknown) => void }[] = [];
 
   constructor(socket: net.Socket, options: RuntimeOptions) {
     this.#socket = socket;
-    this.#reader = new ChunkReader({
-      highWaterMark: options.readHighWaterMark,
-      onPause: () => socket.pause(),
-      onResume: () => socket.resume(),
-    });
-    const reader = this.#reader;
+    this.#queue = new WriteQueue(
+      (bytes) =>
+        socket.write(bytes)
+          ? bytes.byteLength
+          : new Promise((resolve) => socket.once("drain", () => resolve(bytes.byteLength))),
+      options.writeHighWaterMark,
+    );
+    const slot = this.#slot;
     // A plain Uint8Array view: Buffer's slice() shares memory, Uint8Array's copies.
     socket.on("data", (chunk: Uint8Array) => {
-      reader.push(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+      slot.push(
+        new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength),
+        0,
+        chunk.byteLength,
+      );
     });
-    socket.on("end", () => reader.end());
-    socket.on("error", (error: Error) => reader.fail(error));
-    socket.on("drain", () => this.#drained());
+    socket.on("end", () => slot.end());
+    socket.on("error", (error: Error) => slot.fail(error));
     this.closed = new Promise((resolve) => {
       socket.once("close", () => {
-        this.#isClosed = true;
-        reader.end();
-        this.#failWriters();
+        this.#shutdown();
         resolve();
       });
     });
   }
 
-  readExactly(size: number): Promise<Uint8Array | null> {
-    return this.#reader.readExactly(size);
+  receive(sink: ByteSink): void {
+    this.#slot.attach(sink);
   }
 
-  readFrame(): Promise<FrameRead | null> {
-    return this.#reader.readFrame();
+  pause(): void {
+    this.#socket.pause();
   }
 
-  serveFrames(handler: FrameHandler): Promise<void> {
-    return this.#reader.serveFrames(handler, (frame) => {
-      const socket = this.#socket;
-      if (this.#isClosed || socket.destroyed || !socket.writable) {
-        throw new ConnectionClosedError(frame.byteLength);
-      }
-      if (socket.write(frame)) return undefined;
-      return new Promise((resolve, reject) => {
-        this.#drainWaiters.push({ resolve, reject });
-      });
-    });
+  resume(): void {
+    this.#socket.resume();
   }
 
-  write(chunks: readonly Uint8Array[]): Promise<void> {
+  write(bytes: Uint8Array): Promise<void> | undefined {
     const socket = this.#socket;
-    if (this.#isClosed || socket.destroyed || !socket.writable) {
-      return Promise.reject(new ConnectionClosedError(_size(chunks)));
-    }
-    let ok = true;
-    if (chunks.length === 1) {
-      ok = socket.write(chunks[0]);
-    } else {
-      socket.cork();
-      for (const chunk of chunks) ok = socket.write(chunk);
-      socket.uncork();
-    }
-    if (ok) return Promise.resolve();
-    return new Promise((resolve, reject) => {
-      this.#drainWaiters.push({ resolve, reject });
-    });
+    if (socket.destroyed || !socket.writable) throw new SocketClosedError(bytes.byteLength);
+    return this.#queue.write(bytes);
   }
 
   close(): void {
     if (this.#isClosed) return;
-    this.#isClosed = true;
-    this.#reader.end();
+    this.#shutdown();
     this.#socket.destroy();
   }
 
-  #drained(): void {
-    const waiters = this.#drainWaiters;
-    if (waiters.length === 0) return;
-    this.#drainWaiters = [];
-    for (const waiter of waiters) waiter.resolve();
+  #shutdown(): void {
+    if (this.#isClosed) return;
+    this.#isClosed = true;
+    this.#slot.end();
+    this.#queue.close(new SocketClosedError(0));
   }
-
-  #failWriters(): void {
-    const waiters = this.#drainWaiters;
-    this.#drainWaiters = [];
-    for (const waiter of waiters) waiter.reject(new ConnectionClosedError(0));
-  }
-}
-
-function _size(chunks: readonly Uint8Array[]): number {
-  let size = 0;
-  for (const chunk of chunks) size += chunk.byteLength;
-  return size;
 }
 
 function _isNotFound(error: unknown): boolean {
@@ -154,7 +122,7 @@ export const NODE_STAGING_OPS: StagingFileOps = {
  * ```
  */
 export function createNodeRuntime(options: RuntimeOptions = {}): SocketRuntime {
-  const writeHighWaterMark = options.writeHighWaterMark ?? 64 * 1024;
+  const writeHighWaterMark = options.writeHighWaterMark ?? DEFAULT_WRITE_HIGH_WATER_MARK;
   return {
     name: "node",
     async listenUnix(path: string, listenOptions: ListenOptions): Promise<Listener> {

@@ -1,59 +1,39 @@
-// The one seam between the runtime-blind core and Deno, Bun or Node: sockets, signals, files, env.
+// The one seam between the runtime-blind core and Deno, Bun or Node: byte connections, files, signals, env.
 
-/** Handles one whole frame (see {@linkcode Connection.serveFrames}). */
-export type FrameHandler = (
-  type: number,
-  payload: Uint8Array,
-) => Uint8Array | null | Promise<Uint8Array | null>;
-
-/** One frame read by {@linkcode Connection.readFrame}. */
-export interface FrameRead {
-  /** The frame type byte. */
-  readonly type: number;
-  /** The payload; `null` when the peer closed cleanly right after the header. */
-  readonly payload: Uint8Array | null;
+/**
+ * Where a connection delivers the bytes it receives (the frame reader of
+ * `protocol/framing.ts` is one). The adapter never writes into a range it
+ * pushed, so the sink may keep views of it.
+ */
+export interface ByteSink {
+  /** Bytes `start..end` of `bytes` arrived. */
+  push(bytes: Uint8Array, start: number, end: number): void;
+  /** The peer closed its side cleanly. */
+  end(): void;
+  /** The stream broke. */
+  fail(error: unknown): void;
 }
 
 /**
- * A byte stream connection with a pull-style read API, so that a call can ask
- * ExtraInfo questions in the middle of its handling on the same connection.
+ * A byte stream connection, push-style both ways: received bytes go to one
+ * {@linkcode ByteSink}, written bytes go through a write queue.
  */
 export interface Connection {
+  /** Delivers every byte received from now on to `sink`, in order. Once per connection. */
+  receive(sink: ByteSink): void;
+  /** Stops taking bytes from the socket (the sink's buffer is full). */
+  pause(): void;
+  /** Takes bytes again. */
+  resume(): void;
   /**
-   * Reads exactly `size` bytes. Resolves `null` when the peer closed cleanly
-   * before the first byte of this read; rejects with {@linkcode UnexpectedEofError}
-   * when it closed after some of them. `size` 0 resolves an empty array.
-   * The returned bytes belong to the caller (never overwritten later).
+   * Writes all of `bytes`, in order after earlier writes; the caller never changes them
+   * afterwards. Returns `undefined` when the queue stays under its high-water mark, else a
+   * promise that resolves once it is back under (a peer that does not read shows here).
+   *
+   * @throws {SocketClosedError} when the connection is closed.
    */
-  readExactly(size: number): Promise<Uint8Array | null>;
-  /**
-   * Reads one whole frame (type byte, 3-byte big-endian length, payload) with
-   * one promise: the same bytes and end-of-stream results as `readExactly(4)`
-   * then `readExactly(length)`. Resolves `null` when the peer closed cleanly
-   * before the header, a frame with a `null` payload when it closed right after it.
-   */
-  readFrame(): Promise<FrameRead | null>;
-  /**
-   * Writes all bytes of every chunk, in order, as one logical write (adapters
-   * coalesce, e.g. writev). Resolves once the bytes were handed to the OS or
-   * buffered under the adapter's high-water mark; this is where backpressure
-   * from a peer that does not read shows.
-   */
-  write(chunks: readonly Uint8Array[]): Promise<void>;
-  /**
-   * Serves frames push-style, the fast path of the server's frame loop: calls
-   * `handler` synchronously from the socket's data callback for each whole frame
-   * (type byte, payload view), so a frame costs no promise. A synchronous reply
-   * is written at once. A handler that must wait (ExtraInfo round trips through
-   * {@linkcode Connection.readExactly} and {@linkcode Connection.write}) returns
-   * a promise; no frame is delivered until it settled and its reply was written.
-   * Resolves when serving stopped (a `null` reply, the peer closed at a frame
-   * boundary, {@linkcode Connection.close}); rejects with
-   * {@linkcode UnexpectedEofError} when the peer closed inside a frame, or with
-   * the handler's, the write's or the socket's error. Once per connection.
-   */
-  serveFrames(handler: FrameHandler): Promise<void>;
-  /** Closes both directions; pending and later reads resolve `null` or reject. Idempotent. */
+  write(bytes: Uint8Array): Promise<void> | undefined;
+  /** Closes both directions; the sink gets `end()`. Idempotent. */
   close(): void;
   /** Resolves once the connection is closed, by either side. Never rejects. */
   readonly closed: Promise<void>;
@@ -118,33 +98,20 @@ export interface SocketRuntime {
   exit(code: number): never;
 }
 
-/** A connection closed by the peer in the middle of a read. */
-export class UnexpectedEofError extends Error {
-  /** How many bytes the read wanted and how many it got before the peer closed. */
-  constructor(wanted: number, got: number) {
-    super(`Connection closed by the peer after ${got} of ${wanted} bytes`);
-    this.name = "UnexpectedEofError";
-  }
-}
-
 /** A write on a connection that was already closed, by either side. */
-export class ConnectionClosedError extends Error {
+export class SocketClosedError extends Error {
   /** `size` is the number of bytes the failed write carried. */
   constructor(size: number) {
     super(`Cannot write ${size} bytes: the connection is closed`);
-    this.name = "ConnectionClosedError";
+    this.name = "SocketClosedError";
   }
 }
 
 /** Options of the real-socket runtimes (`createDenoRuntime()`, `createBunRuntime()`, `createNodeRuntime()`). */
 export interface RuntimeOptions {
-  /** Bytes buffered beyond the pending read before the socket is paused (default 1 MiB). */
-  readHighWaterMark?: number;
   /**
-   * Bytes queued for the peer before `write()` stays pending (default 64 KiB;
-   * node:net applies it to accepted sockets where `net.createServer()` supports
-   * `highWaterMark`, elsewhere the socket's own default applies; Deno's own
-   * adapter ignores it, its writes resolve only once the OS took the bytes).
+   * Bytes queued for the peer before `write()` returns a promise to wait on (default 64 KiB);
+   * node:net also applies it to accepted sockets where `net.createServer()` supports it.
    */
   writeHighWaterMark?: number;
 }

@@ -1,37 +1,52 @@
-// Serves one APISIX connection: frames in strict order, ExtraInfo questions mid-call, error replies.
+// Serves one APISIX connection: frames in strict order, one call at a time, ExtraInfo mid-call, error replies.
+//
+// Life of a call, for a newcomer:
+//  1. The runtime adapter pushes the bytes it reads into this connection's FrameReader
+//     (protocol/framing.ts), which hands each whole frame to `#serveFrame()` synchronously,
+//     from inside the socket's data callback.
+//  2. PrepareConf: the confs are parsed once (plugin/phase.ts `prepareConfs`) into the
+//     server's conf cache, and the token goes back.
+//  3. HttpReqCall and HttpRespCall take one path, `#serveCall()`: decode, find the prepared
+//     conf by token, and run the phase (plugin/phase.ts `runPhase`) on a view of the call
+//     (plugin/request.ts or response.ts) with a `Call` (plugin/call.ts) as its context.
+//     When every filter returns at once, the reply is encoded and written in that same
+//     callback: no promise, no timer.
+//  4. A filter awaiting `var()` or `body()` makes the Call ask this connection (`ask()`): an
+//     ExtraInfo frame goes out and the reader's `next()` takes the answer, while later frames
+//     wait. Such a call gets a deadline, watched by the server's timer.
+//  5. The reply is encoded by the server's FrameEncoder (protocol/encoder.ts) and queued on
+//     the connection; a failure becomes an error frame or a close (failure_policy.ts).
 import { getLogger } from "@logtape/logtape";
+import type { ConfCache } from "../conf/conf_cache.ts";
 import {
   decodeExtraInfoResponse,
   decodeHttpReqCallRequest,
   decodeHttpRespCallRequest,
   decodePrepareConfRequest,
-  encodeErrorResponseFrame,
-  encodeExtraInfoRequestFrame,
-  encodeHttpReqCallResponseFrame,
-  encodeHttpRespCallResponseFrame,
-  encodePrepareConfResponseFrame,
-} from "../protocol/mod.ts";
-import {
-  type Action,
-  type ExtraInfoRequest,
+  type FrameEncoder,
+  FrameReader,
   FrameType,
-  type HttpRespCallResponse,
-} from "../protocol/types.ts";
-import type { Connection } from "../runtime/types.ts";
-import type { ConfCache } from "../conf/conf_cache.ts";
+  type NameCache,
+} from "../protocol/mod.ts";
+import type { ExtraInfoRequest } from "../protocol/types.ts";
+import { Call } from "../plugin/call.ts";
 import {
-  type CallOptions,
-  type ExtraInfoChannel,
+  type Phase,
   prepareConfs,
   type PreparedPlugin,
-  runRequestChain,
-  runResponseChain,
-} from "../plugin/chain.ts";
+  REQUEST_PHASE,
+  type RequestResult,
+  RESPONSE_PHASE,
+  type ResponseResult,
+  runPhase,
+} from "../plugin/phase.ts";
 import type { PluginRegistry } from "../plugin/registry.ts";
+import type { ExtraInfoChannel } from "../plugin/types.ts";
+import type { Connection } from "../runtime/types.ts";
 import {
+  ApisixDisconnectedError,
   CallDeadlineError,
   ConfTokenNotFoundError,
-  ConnectionClosedError,
   ExtraInfoOutOfSyncError,
   UnexpectedFrameTypeError,
   UnknownFrameTypeError,
@@ -44,32 +59,75 @@ const logger = getLogger(["apisix-runner", "server"]);
 export interface ConnectionContext {
   readonly registry: PluginRegistry;
   readonly confs: ConfCache<readonly PreparedPlugin[]>;
+  /** Encodes every frame the runner writes. */
+  readonly encoder: FrameEncoder;
+  /** Header names seen before, for the decoder. */
+  readonly names: NameCache;
   readonly skipInvalidConf: boolean;
   readonly callTimeoutMs: number;
+  /** Bytes a connection buffers beyond the frame it reads before it stops reading. */
+  readonly readHighWaterMark?: number | undefined;
   /** True once shutdown began: finish the current call, then close. */
   readonly stopping: boolean;
 }
 
+/** The reply frame of one frame, `null` to close the connection, or a promise of either. */
+type _Reply = Uint8Array | null | Promise<Uint8Array | null>;
+
 /**
- * The state of one connection, visible to the server for shutdown and deadlines.
- * A connection is `busy` from the moment a whole frame arrived until its reply is handed to
- * the socket.
+ * One APISIX connection being served, visible to the server for shutdown and
+ * deadlines. It is `busy` from the moment a whole frame arrived until its reply
+ * is handed to the socket. It is also the ExtraInfo channel of its calls: one
+ * question out, its answer in, on this connection.
  */
-export class ConnectionState {
+export class ServedConnection implements ExtraInfoChannel {
   /** The underlying connection. */
   readonly conn: Connection;
   /** Whether a frame is being handled. */
   busy = false;
-  /** The `id` of the call being handled, for log lines. */
-  requestId = 0;
   /** When the current call must be finished (ms on the monotonic `performance.now()` clock); 0 when idle. */
   deadlineAt = 0;
-  #call: _CallChannel | undefined;
+  #context: ConnectionContext;
+  #reader: FrameReader;
+  #call: Call | undefined;
+  /** The `id` of the call being handled, for log lines. */
+  #requestId = 0;
+  /** An ExtraInfo question is waiting for its answer. */
+  #asking = false;
+  /** An ExtraInfo exchange of the current call failed: the stream is out of sync. */
+  #broken = false;
 
-  /** Wraps `conn`; aborts the current call when the peer closes. */
-  constructor(conn: Connection) {
+  /** Starts reading `conn`; the current call aborts when the peer closes. */
+  constructor(conn: Connection, context: ConnectionContext) {
     this.conn = conn;
-    conn.closed.then(() => this.#call?.abort(new ConnectionClosedError("during the call")));
+    this.#context = context;
+    this.#reader = new FrameReader({
+      highWaterMark: context.readHighWaterMark,
+      onPause: () => conn.pause(),
+      onResume: () => conn.resume(),
+    });
+    conn.receive(this.#reader);
+    conn.closed.then(() => this.#call?.abort(new ApisixDisconnectedError("during the call")));
+  }
+
+  /**
+   * Reads and answers frames until the peer closes, the stream breaks, or
+   * shutdown begins. Never rejects: failures close only this connection.
+   */
+  async serve(): Promise<void> {
+    try {
+      if (!this.#context.stopping) {
+        await this.#reader.serve(
+          (type, payload) => this.#serveFrame(type, payload),
+          (frame) => this.conn.write(frame),
+        );
+      }
+    } catch (error) {
+      logger.warn("Closing connection after a read failure: {error}", { error });
+    } finally {
+      this.busy = false;
+      this.conn.close();
+    }
   }
 
   /** Aborts the current call because its deadline passed. */
@@ -77,235 +135,175 @@ export class ConnectionState {
     this.#call?.abort(new CallDeadlineError(timeoutMs));
   }
 
-  /**
-   * Starts a call: a fresh signal and ExtraInfo channel that die when the call ends.
-   * Its deadline starts with {@linkcode ConnectionState.startDeadline}.
-   */
-  beginCall(): _CallChannel {
-    return this.#call = new _CallChannel(this.conn);
-  }
-
-  /**
-   * Starts the deadline of the current call. Only a call that waits needs one:
-   * a chain that returns synchronously is over before any timer could fire.
-   */
-  startDeadline(timeoutMs: number): void {
-    this.deadlineAt = performance.now() + timeoutMs;
-  }
-
-  /**
-   * Ends the call; returns whether an ExtraInfo exchange was left half done. A call
-   * that failed gets its signal aborted with `failure`, so plugin work tied to it
-   * stops too (e.g. APISIX closed the connection and the ExtraInfo read saw it
-   * before the connection's `closed` did).
-   */
-  endCall(failure?: unknown): boolean {
-    const channel = this.#call;
-    if (failure !== undefined) channel?.abort(failure);
-    this.#call = undefined;
-    this.deadlineAt = 0;
-    this.requestId = 0;
-    return channel?.finish() ?? false;
-  }
-}
-
-/**
- * One call's options for the chain: its ExtraInfo channel (questions go out one
- * at a time on the call's connection) and its abort signal. The AbortController
- * behind the signal is created on first use: most calls finish synchronously
- * and never need one (it costs ~0.3 µs on Bun, ~3 µs on Node).
- */
-class _CallChannel implements ExtraInfoChannel, CallOptions {
-  #conn: Connection;
-  #active = true;
-  #inFlight = false;
-  #broken = false;
-  #controller: AbortController | undefined;
-  #aborted = false;
-  #reason: unknown = undefined;
-  #abortListeners: (() => void)[] | undefined;
-
-  constructor(conn: Connection) {
-    this.#conn = conn;
-  }
-
-  get extraInfo(): ExtraInfoChannel {
-    return this;
-  }
-
-  get signal(): AbortSignal {
-    let controller = this.#controller;
-    if (controller === undefined) {
-      controller = this.#controller = new AbortController();
-      if (this.#aborted) controller.abort(this.#reason);
-    }
-    return controller.signal;
-  }
-
-  get aborted(): boolean {
-    return this.#aborted;
-  }
-
-  onAbort(listener: () => void): () => void {
-    const listeners = this.#abortListeners ??= [];
-    listeners.push(listener);
-    return () => {
-      const i = listeners.indexOf(listener);
-      if (i !== -1) listeners.splice(i, 1);
-    };
-  }
-
-  /** Aborts the call's signal with `reason` (the first reason wins). */
-  abort(reason: unknown): void {
-    if (this.#aborted) return;
-    this.#aborted = true;
-    this.#reason = reason;
-    this.#controller?.abort(reason);
-    const listeners = this.#abortListeners;
-    this.#abortListeners = undefined;
-    if (listeners !== undefined) { for (const listener of listeners) listener(); }
-  }
-
+  /** Sends one ExtraInfo question and resolves with APISIX's answer (the Call asks one at a time). */
   async ask(question: ExtraInfoRequest): Promise<Uint8Array | undefined> {
-    if (!this.#active) throw new ConnectionClosedError("after the call ended");
-    if (this.#inFlight) throw new Error("ExtraInfo questions of one call must not overlap");
-    this.#inFlight = true;
-    const conn = this.#conn;
+    this.#asking = true;
     try {
-      await conn.write([encodeExtraInfoRequestFrame(question)]);
-      // Header and payload with one promise (the same results as two readExactly() calls).
-      const frame = await conn.readFrame();
-      if (frame === null) throw new ConnectionClosedError("while waiting for an ExtraInfo answer");
-      const answer = frame.payload;
-      if (answer === null) throw new ConnectionClosedError("in an ExtraInfo answer");
+      const pending = this.conn.write(this.#context.encoder.extraInfoRequest(question));
+      if (pending !== undefined) await pending;
+      const frame = await this.#reader.next();
+      if (frame === null) {
+        throw new ApisixDisconnectedError("while waiting for an ExtraInfo answer");
+      }
       if (frame.type !== FrameType.ExtraInfo) {
         throw new UnexpectedFrameTypeError(frame.type, "as an ExtraInfo answer");
       }
-      if (!this.#active) throw new ConnectionClosedError("after the call ended");
-      return decodeExtraInfoResponse(answer).result;
+      return decodeExtraInfoResponse(frame.payload).result;
     } catch (error) {
       // The plugin may catch this, but the byte stream is no longer trustworthy: close after the call.
       this.#broken = true;
       throw error;
     } finally {
-      this.#inFlight = false;
+      this.#asking = false;
     }
+  }
+
+  #serveFrame(type: number, payload: Uint8Array): _Reply {
+    // Once shutdown began, frames that were not yet being handled are not served.
+    if (this.#context.stopping) return null;
+    this.busy = true;
+    let reply: Uint8Array | Promise<Uint8Array>;
+    try {
+      switch (type) {
+        case FrameType.PrepareConf:
+          reply = this.#prepareConf(payload);
+          break;
+        case FrameType.HttpReqCall:
+          reply = this.#serveCall(
+            REQUEST_PHASE,
+            decodeHttpReqCallRequest(payload, this.#context.names),
+            this.#reqCallReply,
+          );
+          break;
+        case FrameType.HttpRespCall:
+          reply = this.#serveCall(
+            RESPONSE_PHASE,
+            decodeHttpRespCallRequest(payload),
+            this.#respCallReply,
+          );
+          break;
+        default:
+          throw new UnknownFrameTypeError(type);
+      }
+    } catch (error) {
+      this.busy = false;
+      return this.#failureReply(type, error);
+    }
+    if (!(reply instanceof Promise)) {
+      this.busy = false;
+      return reply;
+    }
+    return reply.then(
+      (frame) => this.#afterWait(frame),
+      (error) => this.#afterWait(this.#failureReply(type, error)),
+    );
+  }
+
+  #prepareConf(payload: Uint8Array): Uint8Array {
+    const { confs, registry, skipInvalidConf, encoder } = this.#context;
+    const request = decodePrepareConfRequest(payload);
+    // An empty key is no key: confs without one must never share a token.
+    const token = confs.put(
+      request.key === "" ? undefined : request.key,
+      () => prepareConfs(registry, request.conf ?? [], { skipInvalid: skipInvalidConf }),
+    );
+    return encoder.prepareConfResponse(token);
+  }
+
+  /** One HttpReqCall or HttpRespCall: the conf by token, the phase, the reply. */
+  #serveCall<Raw extends { readonly id: number; readonly confToken: number }, View, Result>(
+    phase: Phase<Raw, View, Result>,
+    raw: Raw,
+    reply: (id: number, result: Result) => Uint8Array,
+  ): Uint8Array | Promise<Uint8Array> {
+    const chain = this.#context.confs.get(raw.confToken);
+    if (chain === undefined) throw new ConfTokenNotFoundError(raw.confToken);
+    if (chain.length === 0) return reply(raw.id, phase.unchanged);
+    const call = this.#call = new Call(this);
+    this.#requestId = raw.id;
+    const result = runPhase(phase, chain, raw, call);
+    if (result instanceof Promise) {
+      this.deadlineAt = performance.now() + this.#context.callTimeoutMs;
+      return result.then((settled) => this.#replyInSync(reply, raw.id, settled));
+    }
+    return this.#replyInSync(reply, raw.id, result);
   }
 
   /**
-   * Closes the channel; returns whether the connection is out of sync: a question was
-   * still waiting for its answer, or an exchange failed (closed, wrong type, undecodable).
+   * The reply of a call whose chain finished, encoded before the call ends (so a
+   * failure, a body over 0xFFFFFF bytes, is logged with the id). A question a
+   * plugin left in flight (asked without awaiting) or a failed exchange it caught
+   * leaves the byte stream out of sync: the connection is closed instead.
    */
-  finish(): boolean {
-    this.#active = false;
-    return this.#inFlight || this.#broken;
-  }
-}
-
-/**
- * Reads and answers frames on `state.conn` until the peer closes, the stream breaks,
- * or shutdown begins. Never throws: failures close only this connection.
- *
- * Frames are served push-style ({@linkcode Connection.serveFrames}): a call
- * whose filters all return synchronously is decoded, run, encoded and written
- * from inside the socket's data callback, with no promise on the way.
- */
-export async function serveConnection(
-  state: ConnectionState,
-  context: ConnectionContext,
-): Promise<void> {
-  const conn = state.conn;
-  try {
-    if (!context.stopping) {
-      await conn.serveFrames((type, payload) => _answerFrame(state, context, type, payload));
-    }
-  } catch (error) {
-    logger.warn("Closing connection after a read failure: {error}", { error });
-  } finally {
-    state.busy = false;
-    conn.close();
-  }
-}
-
-/** The reply frame of one frame, `null` to close the connection, or a promise of either. */
-type _Reply = Uint8Array | null | Promise<Uint8Array | null>;
-
-function _answerFrame(
-  state: ConnectionState,
-  context: ConnectionContext,
-  type: number,
-  payload: Uint8Array,
-): _Reply {
-  // Once shutdown began, frames that were not yet being handled are not served.
-  if (context.stopping) return null;
-  state.busy = true;
-  let reply: Uint8Array | Promise<Uint8Array>;
-  try {
-    switch (type) {
-      case FrameType.PrepareConf:
-        reply = _prepareConf(context, payload);
-        break;
-      case FrameType.HttpReqCall:
-        reply = _httpReqCall(state, context, payload);
-        break;
-      case FrameType.HttpRespCall:
-        reply = _httpRespCall(state, context, payload);
-        break;
-      default:
-        throw new UnknownFrameTypeError(type);
-    }
-  } catch (error) {
-    state.busy = false;
-    return _failureReply(state, type, error);
-  }
-  if (!(reply instanceof Promise)) {
-    state.busy = false;
-    return reply;
-  }
-  return reply.then(
-    (frame) => _afterWait(state, context, frame),
-    (error) => _afterWait(state, context, _failureReply(state, type, error)),
-  );
-}
-
-/** Ends a call that had to wait; shutdown may have begun meanwhile. */
-function _afterWait(
-  state: ConnectionState,
-  context: ConnectionContext,
-  frame: Uint8Array | null,
-): _Reply {
-  if (frame === null || !context.stopping) {
-    state.busy = false;
+  #replyInSync<Result>(
+    reply: (id: number, result: Result) => Uint8Array,
+    id: number,
+    result: Result,
+  ): Uint8Array {
+    const frame = reply(id, result);
+    if (this.#endCall()) throw new ExtraInfoOutOfSyncError(id);
     return frame;
   }
-  // Shutdown began during the call: the reply still goes out, then the connection closes.
-  return state.conn.write([frame]).then(() => {
-    state.busy = false;
-    return null;
-  });
-}
 
-/** The error frame for a failed frame, or `null` when the connection must be closed. */
-function _failureReply(state: ConnectionState, type: number, error: unknown): Uint8Array | null {
-  const requestId = state.requestId;
-  const halfDoneExchange = state.endCall(_abortReason(error));
-  const failure = failureResponse(error);
-  if (failure.kind === "close" || halfDoneExchange || _isClosedConnection(error)) {
-    logger.warn("Closing connection: {error}", { error, frameType: type });
-    return null;
+  #reqCallReply = (id: number, action: RequestResult): Uint8Array =>
+    this.#context.encoder.httpReqCallResponse({ id, action });
+
+  #respCallReply = (id: number, result: ResponseResult): Uint8Array =>
+    this.#context.encoder.httpRespCallResponse({ id, ...result });
+
+  /**
+   * Ends the current call; returns whether an ExtraInfo exchange was left half
+   * done. A call that failed gets its signal aborted with `failure`, so plugin
+   * work tied to it stops too.
+   */
+  #endCall(failure?: unknown): boolean {
+    const call = this.#call;
+    if (call === undefined) return false;
+    if (failure !== undefined) call.abort(failure);
+    call.end();
+    this.#call = undefined;
+    this.deadlineAt = 0;
+    this.#requestId = 0;
+    const outOfSync = this.#asking || this.#broken;
+    this.#broken = false;
+    return outOfSync;
   }
-  _logCallFailure(error, type, requestId);
-  return encodeErrorResponseFrame({ code: failure.code });
+
+  /** Ends a call that had to wait; shutdown may have begun meanwhile. */
+  #afterWait(frame: Uint8Array | null): _Reply {
+    if (frame === null || !this.#context.stopping) {
+      this.busy = false;
+      return frame;
+    }
+    // Shutdown began during the call: the reply still goes out, then the connection closes.
+    return Promise.resolve(this.conn.write(frame)).then(() => {
+      this.busy = false;
+      return null;
+    });
+  }
+
+  /** The error frame for a failed frame, or `null` when the connection must be closed. */
+  #failureReply(type: number, error: unknown): Uint8Array | null {
+    const requestId = this.#requestId;
+    const outOfSync = this.#endCall(_abortReason(error));
+    const failure = failureResponse(error);
+    if (failure.kind === "close" || outOfSync || _isDisconnect(error)) {
+      logger.warn("Closing connection: {error}", { error, frameType: type });
+      return null;
+    }
+    _logCallFailure(error, type, requestId);
+    return this.#context.encoder.errorResponse(failure.code);
+  }
 }
 
 function _abortReason(error: unknown): unknown {
-  if (error instanceof Error && error.cause instanceof ConnectionClosedError) return error.cause;
+  if (error instanceof Error && error.cause instanceof ApisixDisconnectedError) return error.cause;
   return error;
 }
 
-function _isClosedConnection(error: unknown): boolean {
-  return error instanceof ConnectionClosedError ||
-    (error instanceof Error && error.cause instanceof ConnectionClosedError);
+function _isDisconnect(error: unknown): boolean {
+  return error instanceof ApisixDisconnectedError ||
+    (error instanceof Error && error.cause instanceof ApisixDisconnectedError);
 }
 
 function _logCallFailure(error: unknown, frameType: number, requestId: number): void {
@@ -320,86 +318,4 @@ function _logCallFailure(error: unknown, frameType: number, requestId: number): 
     plugin,
     requestId,
   });
-}
-
-function _prepareConf(context: ConnectionContext, payload: Uint8Array): Uint8Array {
-  const request = decodePrepareConfRequest(payload);
-  // An empty key is no key: confs without one must never share a token.
-  const token = context.confs.put(
-    request.key === "" ? undefined : request.key,
-    () =>
-      prepareConfs(context.registry, request.conf ?? [], {
-        skipInvalid: context.skipInvalidConf,
-      }),
-  );
-  return encodePrepareConfResponseFrame({ confToken: token });
-}
-
-function _httpReqCall(
-  state: ConnectionState,
-  context: ConnectionContext,
-  payload: Uint8Array,
-): Uint8Array | Promise<Uint8Array> {
-  const request = decodeHttpReqCallRequest(payload);
-  const chain = context.confs.get(request.confToken);
-  if (chain === undefined) throw new ConfTokenNotFoundError(request.confToken);
-  if (chain.length === 0) return encodeHttpReqCallResponseFrame({ id: request.id });
-  const channel = state.beginCall();
-  state.requestId = request.id;
-  const action = runRequestChain(chain, request, channel);
-  if (action instanceof Promise) {
-    state.startDeadline(context.callTimeoutMs);
-    return action.then((settled) => _httpReqCallReply(state, request.id, settled));
-  }
-  return _httpReqCallReply(state, request.id, action);
-}
-
-function _httpReqCallReply(
-  state: ConnectionState,
-  id: number,
-  action: Action | undefined,
-): Uint8Array {
-  // Encoded before the call ends, so a failure (a body over 0xFFFFFF bytes) is logged with the id.
-  const reply = encodeHttpReqCallResponseFrame({ id, action });
-  _endCallInSync(state);
-  return reply;
-}
-
-function _httpRespCall(
-  state: ConnectionState,
-  context: ConnectionContext,
-  payload: Uint8Array,
-): Uint8Array | Promise<Uint8Array> {
-  const request = decodeHttpRespCallRequest(payload);
-  const chain = context.confs.get(request.confToken);
-  if (chain === undefined) throw new ConfTokenNotFoundError(request.confToken);
-  if (chain.length === 0) return encodeHttpRespCallResponseFrame({ id: request.id });
-  const channel = state.beginCall();
-  state.requestId = request.id;
-  const result = runResponseChain(chain, request, channel);
-  if (result instanceof Promise) {
-    state.startDeadline(context.callTimeoutMs);
-    return result.then((settled) => _httpRespCallReply(state, request.id, settled));
-  }
-  return _httpRespCallReply(state, request.id, result);
-}
-
-function _httpRespCallReply(
-  state: ConnectionState,
-  id: number,
-  result: Omit<HttpRespCallResponse, "id">,
-): Uint8Array {
-  const reply = encodeHttpRespCallResponseFrame({ id, ...result });
-  _endCallInSync(state);
-  return reply;
-}
-
-/**
- * Ends a call whose chain finished. A question a plugin left in flight (asked
- * without awaiting) or a failed exchange it caught leaves the byte stream out of
- * sync: the connection is closed instead of answered.
- */
-function _endCallInSync(state: ConnectionState): void {
-  const requestId = state.requestId;
-  if (state.endCall()) throw new ExtraInfoOutOfSyncError(requestId);
 }

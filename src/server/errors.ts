@@ -25,11 +25,11 @@ export class UnexpectedFrameTypeError extends Error {
 }
 
 /** The connection to APISIX closed while a call still needed it. */
-export class ConnectionClosedError extends Error {
+export class ApisixDisconnectedError extends Error {
   /** Creates the error; `context` says what was under way. */
   constructor(context: string) {
     super(`Connection closed by APISIX ${context}`);
-    this.name = "ConnectionClosedError";
+    this.name = "ApisixDisconnectedError";
   }
 }
 

@@ -1,11 +1,11 @@
 // The one place that maps a failure to what APISIX gets: an error frame code, or a closed connection.
 import { ErrorCode, type ErrorCodeValue } from "../protocol/types.ts";
-import { MalformedPayloadError } from "../protocol/errors.ts";
-import { UnexpectedEofError } from "../runtime/types.ts";
+import { MalformedPayloadError, UnexpectedEofError } from "../protocol/errors.ts";
 import { PluginConfError, UnknownPluginError } from "../plugin/errors.ts";
+import { SocketClosedError } from "../runtime/types.ts";
 import {
+  ApisixDisconnectedError,
   ConfTokenNotFoundError,
-  ConnectionClosedError,
   ExtraInfoOutOfSyncError,
   UnexpectedFrameTypeError,
   UnknownFrameTypeError,
@@ -50,8 +50,8 @@ export function failureResponse(error: unknown): FailureResponse {
   }
   if (
     error instanceof MalformedPayloadError || error instanceof UnexpectedEofError ||
-    error instanceof UnexpectedFrameTypeError || error instanceof ConnectionClosedError ||
-    error instanceof ExtraInfoOutOfSyncError
+    error instanceof UnexpectedFrameTypeError || error instanceof ApisixDisconnectedError ||
+    error instanceof SocketClosedError || error instanceof ExtraInfoOutOfSyncError
   ) {
     return _CLOSE;
   }

@@ -1,10 +1,11 @@
 // The runner server: owns the listener, the conf cache, every connection, deadlines and shutdown.
 import { getLogger } from "@logtape/logtape";
 import { type Clock, ConfCache } from "../conf/conf_cache.ts";
-import type { PreparedPlugin } from "../plugin/chain.ts";
+import { FrameEncoder, NameCache } from "../protocol/mod.ts";
+import type { PreparedPlugin } from "../plugin/phase.ts";
 import type { PluginRegistry } from "../plugin/registry.ts";
 import type { Listener, PathInfo, SocketRuntime } from "../runtime/types.ts";
-import { type ConnectionContext, ConnectionState, serveConnection } from "./connection.ts";
+import { type ConnectionContext, ServedConnection } from "./connection.ts";
 import { prepareSocketPath } from "./socket_path.ts";
 
 const logger = getLogger(["apisix-runner", "server"]);
@@ -36,6 +37,8 @@ export interface RunnerServerOptions {
   clock?: Clock;
   /** First conf token (tests); random by default. */
   firstToken?: number;
+  /** Bytes a connection buffers beyond the frame it reads before it stops reading (default 1 MiB). */
+  readHighWaterMark?: number;
 }
 
 /**
@@ -45,7 +48,7 @@ export interface RunnerServerOptions {
 export class RunnerServer {
   #options: RunnerServerOptions;
   #context: ConnectionContext & { stopping: boolean };
-  #connections = new Map<ConnectionState, Promise<void>>();
+  #connections = new Map<ServedConnection, Promise<void>>();
   #listener: Listener | undefined;
   /** Identity of the socket file this server created, to never remove another one. */
   #socketFile: Pick<PathInfo, "dev" | "ino"> | undefined;
@@ -63,8 +66,11 @@ export class RunnerServer {
         clock: options.clock,
         firstToken: options.firstToken,
       }),
+      encoder: new FrameEncoder(),
+      names: new NameCache(),
       skipInvalidConf: options.skipInvalidConf ?? false,
       callTimeoutMs: options.callTimeoutMs ?? DEFAULT_CALL_TIMEOUT_MS,
+      readHighWaterMark: options.readHighWaterMark,
       stopping: false,
     };
   }
@@ -157,11 +163,11 @@ export class RunnerServer {
           conn.close();
           continue;
         }
-        const state = new ConnectionState(conn);
-        const served = serveConnection(state, this.#context).finally(() => {
-          this.#connections.delete(state);
-        });
-        this.#connections.set(state, served);
+        const served = new ServedConnection(conn, this.#context);
+        this.#connections.set(
+          served,
+          served.serve().finally(() => this.#connections.delete(served)),
+        );
       }
     } catch (error) {
       if (!this.#context.stopping) logger.error("Accept loop failed: {error}", { error });

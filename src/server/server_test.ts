@@ -24,6 +24,7 @@ import {
   type TextEntry,
 } from "../protocol/types.ts";
 import { createMemoryRuntime, type MemoryRuntime } from "../runtime/memory.ts";
+import { FrameConnection } from "../../tests/support/frame_connection.ts";
 import { RunnerServer, type RunnerServerOptions } from "./server.ts";
 
 const SOCKET = "/run/apisix-runner-test.sock";
@@ -259,8 +260,8 @@ describe("RunnerServer calls", () => {
     await withServer({}, async ({ connect, runtime }) => {
       const good = await connect();
       const token = await good.prepareConf(SAY_HI, "k");
-      const raw = await runtime.connectUnix(SOCKET);
-      await raw.write([new Uint8Array([FrameType.HttpReqCall, 0, 0x03, 0xE8]), new Uint8Array(10)]);
+      const raw = await FrameConnection.connect(runtime, SOCKET);
+      await raw.write(new Uint8Array([FrameType.HttpReqCall, 0, 0x03, 0xE8]), new Uint8Array(10));
       raw.close();
       await raw.closed;
       assert.equal(stopOf(await good.httpReqCall(request(token))).status, 200);

@@ -8,8 +8,9 @@ import {
   METHODS,
   type TextEntry,
 } from "../protocol/types.ts";
-import type { ExtraInfoChannel } from "../plugin/chain.ts";
+import type { ExtraInfoChannel } from "../plugin/types.ts";
 import { type HeaderInit, HeaderMap } from "../plugin/headers.ts";
+import { parseIp } from "../plugin/ip.ts";
 
 const ENCODER = new TextEncoder();
 
@@ -145,64 +146,6 @@ export class FakeExtraInfoChannel implements ExtraInfoChannel {
       return question.type === this.#bodyType ? this.#body : undefined;
     });
   }
-}
-
-/**
- * Parses an IPv4 or IPv6 address into the raw bytes APISIX sends as `src_ip`.
- *
- * @example
- * ```ts
- * import { parseIp } from "./fake.ts";
- * parseIp("::1").length; // 16
- * ```
- */
-export function parseIp(text: string): Uint8Array {
-  if (!text.includes(":")) {
-    const bytes = _ipv4(text);
-    if (bytes === undefined) throw new SyntaxError(`Invalid IP address "${text}"`);
-    return bytes;
-  }
-  const bytes = new Uint8Array(16);
-  const halves = text.split("::");
-  if (halves.length > 2) throw new SyntaxError(`Invalid IP address "${text}"`);
-  const groups = (part: string): number[] => {
-    if (part === "") return [];
-    const result: number[] = [];
-    const pieces = part.split(":");
-    for (let i = 0; i < pieces.length; i++) {
-      const piece = pieces[i]!;
-      if (i === pieces.length - 1 && piece.includes(".")) {
-        const v4 = _ipv4(piece);
-        if (v4 === undefined) throw new SyntaxError(`Invalid IP address "${text}"`);
-        result.push((v4[0]! << 8) | v4[1]!, (v4[2]! << 8) | v4[3]!);
-      } else {
-        if (!/^[0-9a-fA-F]{1,4}$/.test(piece)) {
-          throw new SyntaxError(`Invalid IP address "${text}"`);
-        }
-        result.push(parseInt(piece, 16));
-      }
-    }
-    return result;
-  };
-  const head = groups(halves[0]!);
-  const tail = halves.length === 2 ? groups(halves[1]!) : [];
-  if (halves.length === 1 ? head.length !== 8 : head.length + tail.length > 7) {
-    throw new SyntaxError(`Invalid IP address "${text}"`);
-  }
-  const all = [...head, ...new Array<number>(8 - head.length - tail.length).fill(0), ...tail];
-  for (let i = 0; i < 8; i++) {
-    bytes[2 * i] = all[i]! >> 8;
-    bytes[2 * i + 1] = all[i]! & 0xff;
-  }
-  return bytes;
-}
-
-function _ipv4(text: string): Uint8Array | undefined {
-  const parts = text.split(".");
-  if (parts.length !== 4 || parts.some((p) => !/^\d{1,3}$/.test(p) || Number(p) > 255)) {
-    return undefined;
-  }
-  return new Uint8Array(parts.map(Number));
 }
 
 function _argEntries(init: FakeArgsInit | undefined): TextEntry[] {

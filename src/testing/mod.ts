@@ -1,6 +1,7 @@
 // The public test kit for plugin authors: fake calls and runners over the real chain code.
 
-export { FakeExtraInfoChannel, fakeHttpReqCall, fakeHttpRespCall, parseIp } from "./fake.ts";
+export { FakeExtraInfoChannel, fakeHttpReqCall, fakeHttpRespCall } from "./fake.ts";
+export { parseIp } from "../plugin/ip.ts";
 export type { FakeArgsInit, FakeExtraInfoInit, FakeRequestInit, FakeResponseInit } from "./fake.ts";
 export { runRequestChain, runRequestPlugin, runResponseChain, runResponsePlugin } from "./run.ts";
 export type {

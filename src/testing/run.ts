@@ -8,8 +8,7 @@ import type {
   StopAction,
   TextEntry,
 } from "../protocol/types.ts";
-import { prepareConfs } from "../plugin/chain.ts";
-import { runRequestFilters, runResponseFilters } from "../plugin/chain.ts";
+import { prepareConfs, runRequestFilters, runResponseFilters } from "../plugin/phase.ts";
 import { PluginRegistry } from "../plugin/registry.ts";
 import type { AnyPlugin, Plugin } from "../plugin/types.ts";
 import {

@@ -13,8 +13,7 @@ import {
   encodeHttpRespCallResponse,
   encodePrepareConfResponse,
   type Frame,
-  readFrame,
-  writeFrame,
+  UnexpectedEofError,
 } from "../../protocol/mod.ts";
 import {
   ErrorCode,
@@ -27,12 +26,8 @@ import {
 } from "../../protocol/types.ts";
 import { createMemoryRuntime } from "../../runtime/memory.ts";
 import { createNodeRuntime } from "../../runtime/node.ts";
-import {
-  type Connection,
-  ConnectionClosedError,
-  type SocketRuntime,
-  UnexpectedEofError,
-} from "../../runtime/types.ts";
+import { type Connection, SocketClosedError, type SocketRuntime } from "../../runtime/types.ts";
+import { FrameConnection } from "../../../tests/support/frame_connection.ts";
 import { tempSocketPath } from "../../../tests/support/temp_socket.ts";
 import {
   ApisixClient,
@@ -43,7 +38,7 @@ import {
   type ReqCallDescription,
   type ReqCallInput,
   RunnerClosedError,
-  UnexpectedFrameTypeError,
+  UnexpectedReplyTypeError,
 } from "./mod.ts";
 
 const encoder = new TextEncoder();
@@ -118,15 +113,16 @@ class StandIn {
     for (const conn of this.#connections) conn.close();
   }
 
-  async serve(conn: Connection): Promise<void> {
+  async serve(raw: Connection): Promise<void> {
     const connId = this.#nextConnId++;
-    this.#connections.push(conn);
+    const conn = new FrameConnection(raw);
+    this.#connections.push(raw);
     this.#open.add(connId);
     const ctx: StandInContext = {
       connId,
       ask: async (question) => {
-        await writeFrame(conn, FrameType.ExtraInfo, encodeExtraInfoRequest(question));
-        const answer = await readFrame(conn);
+        await conn.writeFrame(FrameType.ExtraInfo, encodeExtraInfoRequest(question));
+        const answer = await conn.readFrame();
         assert.ok(answer !== null, "APISIX closed instead of answering ExtraInfo");
         assert.equal(answer.type, FrameType.ExtraInfo);
         return decodeExtraInfoResponse(answer.payload);
@@ -135,16 +131,16 @@ class StandIn {
     };
     try {
       for (;;) {
-        const frame = await readFrame(conn);
+        const frame = await conn.readFrame();
         if (frame === null) break;
         this.frames.push({ connId, type: frame.type, openConns: [...this.#open] });
         const reply = await this.#dispatch(frame, ctx);
-        if (reply !== undefined) await writeFrame(conn, reply.type, reply.payload);
+        if (reply !== undefined) await conn.writeFrame(reply.type, reply.payload);
       }
     } catch (error) {
       // The client closed mid-exchange (or we did): same as EOF for the stand-in. Anything
       // else (an assertion of a handler, a bad frame) is kept for close() to report.
-      if (!(error instanceof ConnectionClosedError || error instanceof UnexpectedEofError)) {
+      if (!(error instanceof SocketClosedError || error instanceof UnexpectedEofError)) {
         this.errors.push(error);
       }
     } finally {
@@ -581,7 +577,7 @@ for (const [name, setup] of Object.entries(SETUPS)) {
       const conn = await ApisixConnection.connect(s.runtime, s.socketPath);
       try {
         await assert.rejects(conn.prepareConf(CONF, KEY), (error: unknown) => {
-          assert.ok(error instanceof UnexpectedFrameTypeError);
+          assert.ok(error instanceof UnexpectedReplyTypeError);
           assert.equal(error.expected, FrameType.PrepareConf);
           assert.equal(error.actual, FrameType.ExtraInfo);
           return true;

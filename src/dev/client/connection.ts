@@ -7,11 +7,12 @@ import {
   decodeHttpRespCallResponse,
   decodePrepareConfResponse,
   encodeExtraInfoResponse,
+  encodeFrame,
   encodeHttpReqCallRequest,
   encodeHttpRespCallRequest,
   encodePrepareConfRequest,
-  readFrame,
-  writeFrame,
+  type Frame,
+  FrameReader,
 } from "../../protocol/mod.ts";
 import {
   type ExtraInfoRequest,
@@ -25,12 +26,7 @@ import {
 import type { Connection, SocketRuntime } from "../../runtime/types.ts";
 
 /** One raw frame as read from the runner. */
-export interface RawFrame {
-  /** The type byte. */
-  type: number;
-  /** The payload bytes. */
-  payload: Uint8Array;
-}
+export type RawFrame = Frame;
 
 /**
  * Answers an ExtraInfo question the way APISIX would: the bytes of the var or
@@ -63,7 +59,7 @@ export type ReqCallOutcome = CallOutcome<HttpReqCallResponse>;
 export type RespCallOutcome = CallOutcome<HttpRespCallResponse>;
 
 /** The runner replied with a frame type APISIX does not accept at that point. */
-export class UnexpectedFrameTypeError extends Error {
+export class UnexpectedReplyTypeError extends Error {
   /** The type APISIX waited for. */
   readonly expected: number;
   /** The type the runner sent. */
@@ -71,7 +67,7 @@ export class UnexpectedFrameTypeError extends Error {
   /** `expected` is the reply type waited for, `actual` the one received. */
   constructor(expected: number, actual: number) {
     super(`Expected a reply of frame type ${expected} from the runner, got type ${actual}`);
-    this.name = "UnexpectedFrameTypeError";
+    this.name = "UnexpectedReplyTypeError";
     this.expected = expected;
     this.actual = actual;
   }
@@ -125,7 +121,7 @@ function _answerAbsent(): undefined {
  * The APISIX end of one connection to the runner. Exchanges are strictly
  * sequential, as on a real APISIX socket; during a call every type-3 frame is
  * an ExtraInfo question that gets answered, and the first other frame is the
- * final reply (PROTOCOL.md §3.3). Error frames come back as outcomes; any other
+ * final reply (docs/PROTOCOL.md §3.3). Error frames come back as outcomes; any other
  * failure (wrong reply type, close, undecodable payload) rejects, after which
  * the connection should be closed, as APISIX does.
  *
@@ -141,12 +137,18 @@ function _answerAbsent(): undefined {
  */
 export class ApisixConnection {
   #conn: Connection;
+  #reader: FrameReader;
   #busy = false;
   #closed = false;
 
   /** Wraps an open connection to the runner. */
   constructor(conn: Connection) {
     this.#conn = conn;
+    this.#reader = new FrameReader({
+      onPause: () => conn.pause(),
+      onResume: () => conn.resume(),
+    });
+    conn.receive(this.#reader);
     conn.closed.then(() => {
       this.#closed = true;
     });
@@ -178,21 +180,21 @@ export class ApisixConnection {
 
   /**
    * Sends a PrepareConf (type 1) and returns the token. Only a type-1 reply
-   * is accepted (PROTOCOL.md §3.1).
+   * is accepted (docs/PROTOCOL.md §3.1).
    *
    * @throws {PrepareConfError} when the runner answered an error frame.
-   * @throws {UnexpectedFrameTypeError} for any other reply type, ExtraInfo included.
+   * @throws {UnexpectedReplyTypeError} for any other reply type, ExtraInfo included.
    */
   async prepareConf(conf: readonly TextEntry[] | undefined, key: string): Promise<number> {
     this.#enter(FrameType.PrepareConf);
     try {
-      await writeFrame(this.#conn, FrameType.PrepareConf, encodePrepareConfRequest({ conf, key }));
+      await this.sendFrame(FrameType.PrepareConf, encodePrepareConfRequest({ conf, key }));
       const frame = await this.#readReply(FrameType.PrepareConf);
       if (frame.type === FrameType.Error) {
         throw new PrepareConfError(decodeErrorResponse(frame.payload).code, key);
       }
       if (frame.type !== FrameType.PrepareConf) {
-        throw new UnexpectedFrameTypeError(FrameType.PrepareConf, frame.type);
+        throw new UnexpectedReplyTypeError(FrameType.PrepareConf, frame.type);
       }
       return decodePrepareConfResponse(frame.payload).confToken;
     } finally {
@@ -204,7 +206,7 @@ export class ApisixConnection {
    * Sends an HTTPReqCall (type 2), answers ExtraInfo questions with `answer`
    * (default: every answer absent), and returns the final reply or error code.
    *
-   * @throws {UnexpectedFrameTypeError} when the final frame is neither type 2 nor 0.
+   * @throws {UnexpectedReplyTypeError} when the final frame is neither type 2 nor 0.
    */
   httpReqCall(req: HttpReqCallRequest, answer?: ExtraInfoAnswerer): Promise<ReqCallOutcome> {
     return this.#call(
@@ -219,7 +221,7 @@ export class ApisixConnection {
    * Sends an HTTPRespCall (type 4), answers ExtraInfo questions with `answer`
    * (default: every answer absent), and returns the final reply or error code.
    *
-   * @throws {UnexpectedFrameTypeError} when the final frame is neither type 4 nor 0.
+   * @throws {UnexpectedReplyTypeError} when the final frame is neither type 4 nor 0.
    */
   httpRespCall(req: HttpRespCallRequest, answer?: ExtraInfoAnswerer): Promise<RespCallOutcome> {
     return this.#call(
@@ -230,14 +232,22 @@ export class ApisixConnection {
     );
   }
 
-  /** Writes one raw frame (any type byte, any payload), e.g. to send malformed input. */
-  sendFrame(type: number, payload: Uint8Array): Promise<void> {
-    return writeFrame(this.#conn, type, payload);
+  /**
+   * Writes one raw frame (any type byte, any payload), e.g. to send malformed input;
+   * resolves once the write queue is under its high-water mark.
+   */
+  async sendFrame(type: number, payload: Uint8Array): Promise<void> {
+    await this.#conn.write(encodeFrame(type, payload));
+  }
+
+  /** Writes raw bytes as they are: a cut frame, a lying length field. */
+  async sendBytes(bytes: Uint8Array): Promise<void> {
+    await this.#conn.write(bytes);
   }
 
   /** Reads one raw frame; `null` when the runner closed at a frame boundary. */
   readFrame(): Promise<RawFrame | null> {
-    return readFrame(this.#conn);
+    return this.#reader.next();
   }
 
   async #call<R>(
@@ -248,7 +258,7 @@ export class ApisixConnection {
   ): Promise<CallOutcome<R>> {
     this.#enter(type);
     try {
-      await writeFrame(this.#conn, type, payload);
+      await this.sendFrame(type, payload);
       let questions = NO_QUESTIONS as ExtraInfoRequest[];
       for (;;) {
         const frame = await this.#readReply(type);
@@ -257,7 +267,7 @@ export class ApisixConnection {
           if (questions === NO_QUESTIONS) questions = [];
           questions.push(question);
           const result = await (answer ?? _answerAbsent)(question);
-          await writeFrame(this.#conn, FrameType.ExtraInfo, encodeExtraInfoResponse({ result }));
+          await this.sendFrame(FrameType.ExtraInfo, encodeExtraInfoResponse({ result }));
           continue;
         }
         if (frame.type === type) {
@@ -266,7 +276,7 @@ export class ApisixConnection {
         if (frame.type === FrameType.Error) {
           return { kind: "error", code: decodeErrorResponse(frame.payload).code, questions };
         }
-        throw new UnexpectedFrameTypeError(type, frame.type);
+        throw new UnexpectedReplyTypeError(type, frame.type);
       }
     } finally {
       this.#busy = false;
@@ -279,7 +289,7 @@ export class ApisixConnection {
   }
 
   async #readReply(type: number): Promise<RawFrame> {
-    const frame = await readFrame(this.#conn);
+    const frame = await this.#reader.next();
     if (frame === null) throw new RunnerClosedError(type);
     return frame;
   }

@@ -10,7 +10,7 @@ export {
   type ReqCallOutcome,
   type RespCallOutcome,
   RunnerClosedError,
-  UnexpectedFrameTypeError,
+  UnexpectedReplyTypeError,
 } from "./connection.ts";
 export {
   ApisixClient,

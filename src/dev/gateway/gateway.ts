@@ -18,7 +18,7 @@ import {
   UpstreamTimeoutError,
 } from "../http/http_types.ts";
 import { VERSION } from "../../version.ts";
-import { ipToBytes } from "./address.ts";
+import { ipToBytes } from "../../plugin/ip.ts";
 import { echoUpstream } from "./echo.ts";
 import {
   applyResponseHeaders,

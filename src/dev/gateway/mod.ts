@@ -1,6 +1,5 @@
 // Public surface of the dev gateway: APISIX's ext-plugin client side over HTTP, for trying plugins.
 
-export { ipToBytes } from "./address.ts";
 export { applyArgsRewrite, decodeArgs, encodeArgs } from "./args.ts";
 export { type BannerOptions, curlCommand, renderBanner, shellQuote } from "./banner.ts";
 export { type EchoBody, echoUpstream } from "./echo.ts";

@@ -2,8 +2,7 @@
 
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { formatIp } from "../../plugin/ip.ts";
-import { ipToBytes } from "./address.ts";
+import { formatIp, ipToBytes } from "./ip.ts";
 
 test("ipToBytes() gives 4 bytes for IPv4 and 16 for IPv6", () => {
   assert.deepEqual(ipToBytes("127.0.0.1"), new Uint8Array([127, 0, 0, 1]));

@@ -7,7 +7,7 @@ import {
   type PreparedPlugin,
   runRequestFilters,
   runResponseFilters,
-} from "./chain.ts";
+} from "./phase.ts";
 import { definePlugin } from "./define_plugin.ts";
 import {
   DuplicatePluginError,
@@ -18,9 +18,7 @@ import {
 } from "./errors.ts";
 import { PluginRegistry } from "./registry.ts";
 import { stop } from "./stop.ts";
-import type { PluginRequest } from "./request.ts";
-import type { PluginResponse } from "./response.ts";
-import type { FilterResult } from "./types.ts";
+import type { FilterResult, PluginRequest, PluginResponse } from "./types.ts";
 import {
   FakeExtraInfoChannel,
   fakeHttpReqCall,

@@ -1,0 +1,509 @@
+// Framing of the ext-plugin RPC: the 4-byte header, the 0xFFFFFF bound, and the frame reader over pushed bytes.
+
+import { FrameTooLargeError, UnexpectedEofError } from "./errors.ts";
+import { FRAME_HEADER_SIZE, MAX_PAYLOAD_SIZE } from "./types.ts";
+
+/** Default number of bytes buffered beyond the frame being read before the source is paused (1 MiB). */
+export const DEFAULT_READ_HIGH_WATER_MARK = 1024 * 1024;
+
+/** One frame: its type byte and its payload (one FlatBuffer). */
+export interface Frame {
+  /** Message type, one of `FrameType` (unknown values are passed through). */
+  readonly type: number;
+  /** The payload bytes; they belong to the receiver and never change. */
+  readonly payload: Uint8Array;
+}
+
+/**
+ * Writes the frame header (type byte, then the payload length as a big-endian
+ * 24-bit integer) into `target` at `offset`.
+ *
+ * @throws {FrameTooLargeError} when `length` exceeds {@linkcode MAX_PAYLOAD_SIZE}.
+ * @example
+ * ```ts
+ * const frame = new Uint8Array(4 + 488);
+ * writeFrameHeader(frame, 0, 2, 488); // frame starts [2, 0, 1, 232]
+ * ```
+ */
+export function writeFrameHeader(
+  target: Uint8Array,
+  offset: number,
+  type: number,
+  length: number,
+): void {
+  if (length > MAX_PAYLOAD_SIZE) throw new FrameTooLargeError(length);
+  if (!(length >= 0) || !Number.isInteger(length)) {
+    throw new RangeError(`Invalid frame payload length: ${length}`);
+  }
+  target[offset] = type;
+  target[offset + 1] = length >>> 16;
+  target[offset + 2] = length >>> 8;
+  target[offset + 3] = length;
+}
+
+/**
+ * Encodes the 4-byte frame header.
+ *
+ * @throws {FrameTooLargeError} when `payloadLength` exceeds {@linkcode MAX_PAYLOAD_SIZE}.
+ * @example
+ * ```ts
+ * encodeFrameHeader(2, 488); // Uint8Array [2, 0, 1, 232]
+ * ```
+ */
+export function encodeFrameHeader(type: number, payloadLength: number): Uint8Array {
+  const header = new Uint8Array(FRAME_HEADER_SIZE);
+  writeFrameHeader(header, 0, type, payloadLength);
+  return header;
+}
+
+/**
+ * Decodes a 4-byte frame header. The length is at most {@linkcode MAX_PAYLOAD_SIZE}
+ * by construction.
+ *
+ * @example
+ * ```ts
+ * decodeFrameHeader(new Uint8Array([2, 0, 1, 232])); // { type: 2, length: 488 }
+ * ```
+ */
+export function decodeFrameHeader(header: Uint8Array): { type: number; length: number } {
+  if (header.length < FRAME_HEADER_SIZE) {
+    throw new RangeError(`Frame header needs ${FRAME_HEADER_SIZE} bytes, got ${header.length}`);
+  }
+  return { type: header[0]!, length: (header[1]! << 16) | (header[2]! << 8) | header[3]! };
+}
+
+/**
+ * A whole frame (header and payload) in one array, ready for one write.
+ *
+ * @throws {FrameTooLargeError} when the payload exceeds {@linkcode MAX_PAYLOAD_SIZE}.
+ * @example
+ * ```ts
+ * conn.write(encodeFrame(FrameType.PrepareConf, encodePrepareConfRequest({ conf, key })));
+ * ```
+ */
+export function encodeFrame(type: number, payload: Uint8Array): Uint8Array {
+  const frame = new Uint8Array(FRAME_HEADER_SIZE + payload.length);
+  writeFrameHeader(frame, 0, type, payload.length);
+  frame.set(payload, FRAME_HEADER_SIZE);
+  return frame;
+}
+
+/** Handles one whole frame pushed to {@linkcode FrameReader.serve}: a reply, `null` to stop, or a promise of either. */
+export type FrameHandler = (
+  type: number,
+  payload: Uint8Array,
+) => Uint8Array | null | Promise<Uint8Array | null>;
+
+/**
+ * Writes a reply frame for {@linkcode FrameReader.serve}: `undefined` when the
+ * next frame may be served at once, a promise when it must wait (the write queue
+ * is past its high-water mark). May throw: serving then stops with that error.
+ */
+export type FrameWriter = (frame: Uint8Array) => Promise<void> | undefined;
+
+/** Options of {@linkcode FrameReader}. */
+export interface FrameReaderOptions {
+  /**
+   * Bytes buffered beyond the frame being read before {@linkcode FrameReaderOptions.onPause}
+   * is called. Defaults to {@linkcode DEFAULT_READ_HIGH_WATER_MARK}.
+   */
+  readonly highWaterMark?: number;
+  /** Called once when the buffer grew past the high-water mark: stop reading from the source. */
+  readonly onPause?: () => void;
+  /** Called once when the buffer drained back under it: read again. */
+  readonly onResume?: () => void;
+}
+
+/**
+ * Cuts the byte stream a socket pushes into frames. Chunks are kept as pushed,
+ * never copied on the way in (the source must never overwrite a pushed range);
+ * a payload inside one chunk is handed out as a view of it, one spanning chunks
+ * is assembled into a fresh array.
+ *
+ * Two ways to consume frames, one at a time: {@linkcode FrameReader.serve}
+ * calls a handler synchronously from inside `push()` for each whole frame (the
+ * server's fast path: no promise per frame), and {@linkcode FrameReader.next}
+ * resolves with the next frame (an ExtraInfo answer while a handler waits, or a
+ * client reading replies).
+ *
+ * @example
+ * ```ts
+ * const reader = new FrameReader();
+ * reader.push(new Uint8Array([3, 0, 0, 1, 42]), 0, 5);
+ * await reader.next(); // { type: 3, payload: Uint8Array [42] }
+ * reader.end();
+ * await reader.next(); // null
+ * ```
+ */
+export class FrameReader {
+  /** Buffered chunks: bytes `#starts[i]..#ends[i]` of `#chunks[i]`, live from `#head` to `#tail`. */
+  #chunks: Uint8Array[] = [];
+  #starts: number[] = [];
+  #ends: number[] = [];
+  #head = 0;
+  #tail = 0;
+  /** Position of the first unread byte in `#chunks[#head]`. */
+  #offset = 0;
+  #buffered = 0;
+  #ended = false;
+  #failed = false;
+  #error: unknown = undefined;
+  #paused = false;
+  #highWaterMark: number;
+  #onPause: (() => void) | undefined;
+  #onResume: (() => void) | undefined;
+  /** Size of the frame at the head whose bytes are not all here: it widens the read window. */
+  #wanted = 0;
+  #nextResolve: ((frame: Frame | null) => void) | undefined;
+  #nextReject: ((reason: unknown) => void) | undefined;
+  #handler: FrameHandler | undefined;
+  #writer: FrameWriter | undefined;
+  /** A handler's promise or a reply write is pending: frames wait, next() serves. */
+  #busy = false;
+  #dispatching = false;
+  #servedResolve: (() => void) | undefined;
+  #servedReject: ((reason: unknown) => void) | undefined;
+
+  /** Creates an empty reader. */
+  constructor(options: FrameReaderOptions = {}) {
+    this.#highWaterMark = options.highWaterMark ?? DEFAULT_READ_HIGH_WATER_MARK;
+    this.#onPause = options.onPause;
+    this.#onResume = options.onResume;
+  }
+
+  /** Bytes pushed and not handed out yet. */
+  get buffered(): number {
+    return this.#buffered;
+  }
+
+  /** Whether the source is asked to pause (see {@linkcode FrameReaderOptions.onPause}). */
+  get paused(): boolean {
+    return this.#paused;
+  }
+
+  /**
+   * Appends bytes `start..end` of `bytes`, a range the source will never
+   * overwrite. Ignored after {@linkcode FrameReader.end} or {@linkcode FrameReader.fail}.
+   */
+  push(bytes: Uint8Array, start: number, end: number): void {
+    if (this.#ended || this.#failed || end <= start) return;
+    const tail = this.#tail;
+    if (this.#head === tail) this.#offset = start;
+    this.#chunks[tail] = bytes;
+    this.#starts[tail] = start;
+    this.#ends[tail] = end;
+    this.#tail = tail + 1;
+    this.#buffered += end - start;
+    if (this.#nextResolve !== undefined) {
+      const frame = this.#take();
+      if (frame !== undefined) {
+        const resolve = this.#nextResolve;
+        this.#nextResolve = this.#nextReject = undefined;
+        this.#updateFlow();
+        resolve(frame);
+        return;
+      }
+    } else if (this.#handler !== undefined && !this.#busy) {
+      this.#dispatch();
+    }
+    this.#updateFlow();
+  }
+
+  /** Marks a clean end of stream: buffered frames stay readable, then reads resolve `null`. */
+  end(): void {
+    if (this.#ended || this.#failed) return;
+    this.#ended = true;
+    this.#settleAtEnd();
+  }
+
+  /** Marks a failed stream: buffered frames stay readable, then reads reject with `error`. */
+  fail(error: unknown): void {
+    if (this.#ended || this.#failed) return;
+    this.#failed = true;
+    this.#error = error;
+    this.#settleAtEnd();
+  }
+
+  /**
+   * Resolves with the next whole frame; `null` at a clean end between frames.
+   * Rejects with {@linkcode UnexpectedEofError} when the stream ends inside a
+   * frame, or with the stream's failure. One `next()` at a time, and while
+   * {@linkcode FrameReader.serve} runs only while its handler waits.
+   */
+  next(): Promise<Frame | null> {
+    if (this.#nextResolve !== undefined) {
+      return Promise.reject(new Error("FrameReader.next() is already waiting for a frame"));
+    }
+    const frame = this.#take();
+    if (frame !== undefined) {
+      this.#updateFlow();
+      return Promise.resolve(frame);
+    }
+    if (this.#ended || this.#failed) return this.#endResult();
+    return new Promise((resolve, reject) => {
+      this.#nextResolve = resolve;
+      this.#nextReject = reject;
+      // A large frame being read widens the window: a paused source may resume.
+      this.#updateFlow();
+    });
+  }
+
+  /**
+   * Serves whole frames push-style: `handler` runs synchronously from inside
+   * `push()` for each frame as soon as its last byte is here. A synchronous
+   * reply goes straight to `write`. A handler that must wait returns a promise;
+   * until it settled and its reply was written, no frame is delivered and pushed
+   * bytes serve {@linkcode FrameReader.next}. Resolves once serving stopped (a
+   * `null` reply, a clean end between frames); rejects with the handler's or
+   * the writer's error, {@linkcode UnexpectedEofError} for an end inside a
+   * frame, or the stream's failure. Once per reader.
+   */
+  serve(handler: FrameHandler, write: FrameWriter): Promise<void> {
+    if (this.#handler !== undefined || this.#servedResolve !== undefined) {
+      return Promise.reject(new Error("FrameReader.serve() is already serving this stream"));
+    }
+    return new Promise<void>((resolve, reject) => {
+      this.#handler = handler;
+      this.#writer = write;
+      this.#servedResolve = resolve;
+      this.#servedReject = reject;
+      if (this.#nextResolve === undefined) this.#dispatch();
+    });
+  }
+
+  /** Delivers the buffered whole frames, until one must wait or bytes run out. */
+  #dispatch(): void {
+    if (this.#dispatching) return;
+    this.#dispatching = true;
+    try {
+      while (!this.#busy && this.#handler !== undefined) {
+        const frame = this.#take();
+        if (frame === undefined) break;
+        this.#updateFlow();
+        let reply: Uint8Array | null | Promise<Uint8Array | null>;
+        try {
+          reply = this.#handler(frame.type, frame.payload);
+        } catch (error) {
+          this.#stopServing(error);
+          return;
+        }
+        if (reply instanceof Promise) {
+          this.#busy = true;
+          reply.then((value) => {
+            this.#busy = false;
+            if (this.#reply(value)) this.#dispatch();
+          }, (error) => {
+            this.#busy = false;
+            this.#stopServing(error);
+          });
+          return;
+        }
+        if (!this.#reply(reply)) return;
+      }
+      if (this.#handler !== undefined && !this.#busy && (this.#ended || this.#failed)) {
+        this.#endResult().then(
+          () => this.#stopServing(undefined),
+          (error) => this.#stopServing(error),
+        );
+      }
+    } finally {
+      this.#dispatching = false;
+    }
+  }
+
+  /** Writes a reply; returns whether the next frame may be delivered now. */
+  #reply(reply: Uint8Array | null): boolean {
+    if (this.#handler === undefined) return false;
+    if (reply === null) {
+      this.#stopServing(undefined);
+      return false;
+    }
+    let pending: Promise<void> | undefined;
+    try {
+      pending = this.#writer!(reply);
+    } catch (error) {
+      this.#stopServing(error);
+      return false;
+    }
+    if (pending === undefined) return true;
+    this.#busy = true;
+    pending.then(() => {
+      this.#busy = false;
+      this.#dispatch();
+    }, (error) => {
+      this.#busy = false;
+      this.#stopServing(error);
+    });
+    return false;
+  }
+
+  #stopServing(error: unknown): void {
+    const resolve = this.#servedResolve;
+    const reject = this.#servedReject;
+    this.#handler =
+      this.#writer =
+      this.#servedResolve =
+      this.#servedReject =
+        undefined;
+    this.#wanted = 0;
+    if (error === undefined) resolve?.();
+    else reject?.(error);
+  }
+
+  #settleAtEnd(): void {
+    const resolve = this.#nextResolve;
+    const reject = this.#nextReject;
+    if (resolve !== undefined && reject !== undefined) {
+      this.#nextResolve = this.#nextReject = undefined;
+      this.#endResult().then(resolve, reject);
+    } else if (this.#handler !== undefined && !this.#busy) {
+      this.#dispatch();
+    }
+  }
+
+  /** What a read gets at the end of the stream: `null`, or the error of a cut frame or a failed stream. */
+  #endResult(): Promise<null> {
+    const got = this.#buffered;
+    if (got > 0) {
+      const wanted = got < FRAME_HEADER_SIZE
+        ? FRAME_HEADER_SIZE
+        : FRAME_HEADER_SIZE + this.#length();
+      this.#dropAll();
+      return Promise.reject(new UnexpectedEofError(wanted, got));
+    }
+    return this.#failed ? Promise.reject(this.#error) : Promise.resolve(null);
+  }
+
+  /** Takes the head frame when all of it is here; else records its size and returns `undefined`. */
+  #take(): Frame | undefined {
+    const buffered = this.#buffered;
+    if (buffered < FRAME_HEADER_SIZE) return undefined;
+    const length = this.#length();
+    if (buffered < FRAME_HEADER_SIZE + length) {
+      this.#wanted = FRAME_HEADER_SIZE + length;
+      return undefined;
+    }
+    this.#wanted = 0;
+    const type = this.#byteAt(0);
+    this.#skip(FRAME_HEADER_SIZE);
+    return { type, payload: length === 0 ? new Uint8Array(0) : this.#bytes(length) };
+  }
+
+  /** The payload length in the buffered header (caller checked that 4 bytes are here). */
+  #length(): number {
+    return (this.#byteAt(1) << 16) | (this.#byteAt(2) << 8) | this.#byteAt(3);
+  }
+
+  #updateFlow(): void {
+    const limit = this.#wanted + this.#highWaterMark;
+    if (!this.#paused) {
+      if (this.#buffered > limit && !this.#ended && !this.#failed) {
+        this.#paused = true;
+        this.#onPause?.();
+      }
+    } else if (this.#buffered <= limit) {
+      this.#paused = false;
+      this.#onResume?.();
+    }
+  }
+
+  /** The buffered byte at `index` (caller checked `index < #buffered`). */
+  #byteAt(index: number): number {
+    let i = this.#head;
+    let at = this.#offset + index;
+    while (at >= this.#ends[i]!) {
+      at -= this.#ends[i]!;
+      i++;
+      at += this.#starts[i]!;
+    }
+    return this.#chunks[i]![at]!;
+  }
+
+  /** Drops `size` buffered bytes (caller checked `#buffered >= size`). */
+  #skip(size: number): void {
+    this.#buffered -= size;
+    while (size > 0) {
+      const available = this.#ends[this.#head]! - this.#offset;
+      if (available > size) {
+        this.#offset += size;
+        return;
+      }
+      size -= available;
+      this.#shift();
+    }
+  }
+
+  /** Removes `size` bytes from the front (caller checked `#buffered >= size`). */
+  #bytes(size: number): Uint8Array {
+    this.#buffered -= size;
+    const head = this.#head;
+    const first = this.#chunks[head]!;
+    const start = this.#offset;
+    const end = this.#ends[head]!;
+    if (end - start >= size) {
+      // One chunk holds it all: hand out a view.
+      if (end - start === size) {
+        this.#shift();
+        return start === 0 && end === first.byteLength ? first : first.subarray(start, end);
+      }
+      this.#offset = start + size;
+      return first.subarray(start, start + size);
+    }
+    const out = new Uint8Array(size);
+    let filled = 0;
+    while (filled < size) {
+      // Re-read the fields: #shift() may have compacted the arrays.
+      const chunk = this.#chunks[this.#head]!;
+      const from = this.#offset;
+      const to = this.#ends[this.#head]!;
+      const n = Math.min(to - from, size - filled);
+      out.set(
+        from === 0 && n === chunk.byteLength ? chunk : chunk.subarray(from, from + n),
+        filled,
+      );
+      filled += n;
+      if (from + n === to) this.#shift();
+      else this.#offset = from + n;
+    }
+    return out;
+  }
+
+  #dropAll(): void {
+    this.#chunks = [];
+    this.#starts = [];
+    this.#ends = [];
+    this.#head =
+      this.#tail =
+      this.#offset =
+      this.#buffered =
+        0;
+  }
+
+  #shift(): void {
+    const chunks = this.#chunks;
+    chunks[this.#head] = _EMPTY;
+    const head = this.#head + 1;
+    const tail = this.#tail;
+    if (head === tail) {
+      // Empty again: start over at index 0, keeping the arrays unless a burst made them big.
+      if (tail > 1024) {
+        this.#chunks = [];
+        this.#starts = [];
+        this.#ends = [];
+      }
+      this.#head = this.#tail = this.#offset = 0;
+      return;
+    }
+    this.#head = head;
+    this.#offset = this.#starts[head]!;
+    if (head >= 1024 && head * 2 >= tail) {
+      this.#chunks = chunks.slice(head, tail);
+      this.#starts = this.#starts.slice(head, tail);
+      this.#ends = this.#ends.slice(head, tail);
+      this.#head = 0;
+      this.#tail = tail - head;
+    }
+  }
+}
+
+const _EMPTY = new Uint8Array(0);

@@ -1,0 +1,160 @@
+// The write side every adapter shares: bytes in order, partial and asynchronous writes, backpressure.
+
+import { SocketClosedError } from "./types.ts";
+
+/** Default bytes queued before `write()` asks its caller to wait (64 KiB). */
+export const DEFAULT_WRITE_HIGH_WATER_MARK = 64 * 1024;
+
+/** Chunks of queued writes up to this total are copied into one buffer and sent at once. */
+const _COALESCE_LIMIT = 64 * 1024;
+
+/**
+ * Hands bytes to the socket: returns how many it took at once (Bun: maybe part
+ * of them; the rest waits for {@linkcode WriteQueue.drain}), or a promise of the
+ * number taken (Deno's write op; Node's write past its buffer, settled on
+ * `drain`). A thrown or rejected error fails the queue.
+ */
+export type SendBytes = (bytes: Uint8Array) => number | Promise<number>;
+
+/**
+ * Bytes on their way to a socket, in order. One send is in flight at a time;
+ * what arrives meanwhile waits, and small waiting writes go out together.
+ * `write()` tells its caller to wait once more than the high-water mark is
+ * queued, so a peer that does not read holds the writer back instead of growing
+ * memory.
+ *
+ * @example
+ * ```ts
+ * const queue = new WriteQueue((bytes) => socket.write(bytes), 64 * 1024);
+ * socket.on("drain", () => queue.drain());
+ * await queue.write(frame); // undefined (no wait) under the high-water mark
+ * ```
+ */
+export class WriteQueue {
+  #send: SendBytes;
+  #highWaterMark: number;
+  #chunks: Uint8Array[] = [];
+  /** Bytes waiting in `#chunks` plus those of the send in flight. */
+  #queued = 0;
+  /** An asynchronous send is in flight, or a partial write waits for `drain()`. */
+  #blocked = false;
+  #closed = false;
+  #waiters: { resolve: () => void; reject: (error: unknown) => void }[] = [];
+
+  /** Writes through `send`; asks writers to wait past `highWaterMark` queued bytes. */
+  constructor(send: SendBytes, highWaterMark: number = DEFAULT_WRITE_HIGH_WATER_MARK) {
+    this.#send = send;
+    this.#highWaterMark = highWaterMark;
+  }
+
+  /** Bytes not yet taken by the socket. */
+  get queued(): number {
+    return this.#queued;
+  }
+
+  /**
+   * Queues `bytes` after everything written before and sends what it can.
+   * Returns `undefined` while at most the high-water mark is queued, else a
+   * promise that resolves once the queue is back under it.
+   *
+   * @throws {SocketClosedError} after {@linkcode WriteQueue.close}.
+   */
+  write(bytes: Uint8Array): Promise<void> | undefined {
+    if (this.#closed) throw new SocketClosedError(bytes.byteLength);
+    if (bytes.byteLength === 0) return undefined;
+    this.#queued += bytes.byteLength;
+    this.#chunks.push(bytes);
+    if (!this.#blocked) this.#flush();
+    if (this.#queued <= this.#highWaterMark) return undefined;
+    return new Promise((resolve, reject) => this.#waiters.push({ resolve, reject }));
+  }
+
+  /** The socket can take bytes again (Bun's `drain`): sends what is queued. */
+  drain(): void {
+    if (this.#closed) return;
+    this.#blocked = false;
+    this.#flush();
+  }
+
+  /**
+   * Drops what is queued; waiting writers reject with `error` (a
+   * {@linkcode SocketClosedError} by default). Later writes throw. Idempotent.
+   */
+  close(error: unknown = new SocketClosedError(0)): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#chunks = [];
+    this.#queued = 0;
+    const waiters = this.#waiters;
+    this.#waiters = [];
+    for (const waiter of waiters) waiter.reject(error);
+  }
+
+  #flush(): void {
+    const chunks = this.#chunks;
+    while (chunks.length > 0 && !this.#blocked && !this.#closed) {
+      const bytes = chunks.length === 1 ? chunks.pop()! : this.#coalesced();
+      let sent: number | Promise<number>;
+      try {
+        sent = this.#send(bytes);
+      } catch (error) {
+        this.close(error);
+        return;
+      }
+      if (typeof sent === "number") {
+        // A socket that took part of the bytes at once takes more only after `drain()`.
+        if (!this.#taken(bytes, sent)) this.#blocked = true;
+      } else {
+        this.#blocked = true;
+        sent.then((n) => {
+          if (this.#closed) return;
+          // An asynchronous write that took part of the bytes is simply continued.
+          this.#blocked = false;
+          this.#taken(bytes, n);
+          this.#flush();
+        }, (error) => this.close(error));
+      }
+    }
+    this.#wakeWriters();
+  }
+
+  /**
+   * Accounts for `n` bytes of `bytes` taken; the rest goes back to the front.
+   * Returns whether all of them were taken.
+   */
+  #taken(bytes: Uint8Array, n: number): boolean {
+    const took = Math.max(0, Math.min(n, bytes.byteLength));
+    this.#queued -= took;
+    if (took === bytes.byteLength) return true;
+    this.#chunks.unshift(bytes.subarray(took));
+    return false;
+  }
+
+  /** Takes the waiting chunks from the front, up to the coalescing limit, as one array. */
+  #coalesced(): Uint8Array {
+    const chunks = this.#chunks;
+    let count = 0;
+    let size = 0;
+    while (
+      count < chunks.length && (count === 0 || size + chunks[count]!.byteLength <= _COALESCE_LIMIT)
+    ) {
+      size += chunks[count]!.byteLength;
+      count++;
+    }
+    if (count === 1) return chunks.shift()!;
+    const bytes = new Uint8Array(size);
+    let offset = 0;
+    for (const chunk of chunks.splice(0, count)) {
+      bytes.set(chunk, offset);
+      offset += chunk.byteLength;
+    }
+    return bytes;
+  }
+
+  #wakeWriters(): void {
+    if (this.#queued > this.#highWaterMark || this.#waiters.length === 0) return;
+    const waiters = this.#waiters;
+    this.#waiters = [];
+    for (const waiter of waiters) waiter.resolve();
+  }
+}
