@@ -3,7 +3,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { runRequestChain } from "../testing.ts";
-import { prepareConfs, runRequestFilters } from "../src/plugin/phase.ts";
+import { runRequestFilters } from "../src/plugin/phase.ts";
+import { prepareConfs } from "../src/plugin/prepare.ts";
 import { PluginRegistry } from "../src/plugin/registry.ts";
 import { FakeExtraInfoChannel, fakeHttpReqCall } from "../src/testing/fake.ts";
 import { createLimitReq } from "./limit_req.ts";

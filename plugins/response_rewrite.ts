@@ -36,7 +36,7 @@ export interface ResponseRewriteConf {
  * `response-rewrite` — conf `{"status", "headers": {name: value}, "body",
  * "filters": [{"regex", "scope": "once"|"global", "replace"}]}`. `status`
  * really sets the client status; `headers` are set on the upstream set, and
- * the full set is returned (PROTOCOL.md §3.4). With `filters`, the upstream
+ * the full set is returned (docs/PROTOCOL.md §3.4). With `filters`, the upstream
  * body (read once through RespBody, UTF-8) is rewritten and `body` is ignored;
  * when no filter matches, the upstream body is kept.
  *

@@ -17,6 +17,7 @@ import {
 import { ErrorCode, type HttpReqCallRequest, type TextEntry } from "../src/protocol/types.ts";
 import { loadRuntime } from "../src/runtime/detect.ts";
 import { VERSION } from "../src/version.ts";
+import { reqCall } from "./support/e2e_helpers.ts";
 import {
   REPO_ROOT,
   runnerUnavailable,
@@ -24,7 +25,7 @@ import {
   tempSocketPath,
 } from "./support/runner_process.ts";
 
-const USER_PLUGINS = "tests/fixtures/user_plugins/my_plugins.ts";
+const USER_PLUGINS = "tests/support/fixtures/user_plugins/my_plugins.ts";
 const BUNDLED_NAMES = [
   "say",
   "fault-injection",
@@ -89,15 +90,7 @@ async function build(compiler: Compiler): Promise<Built> {
 const builds: Record<Compiler, Built> = { bun: await build("bun"), deno: await build("deno") };
 
 function req(init: Partial<HttpReqCallRequest> = {}): Omit<HttpReqCallRequest, "confToken"> {
-  return {
-    id: 7,
-    srcIp: new Uint8Array([10, 0, 0, 1]),
-    method: 0,
-    path: "/orders",
-    args: [],
-    headers: [],
-    ...init,
-  };
+  return reqCall(0, { id: 7, path: "/orders", ...init });
 }
 
 function conf(name: string, value: unknown): TextEntry {

@@ -12,7 +12,7 @@ import { parseRoutes } from "../src/dev/gateway/routes.ts";
 import { createNodeHttpRuntime } from "../src/dev/http/http_node.ts";
 import type { HttpClientResponse, HttpHeader, HttpServer } from "../src/dev/http/http_types.ts";
 import { createNodeRuntime } from "../src/runtime/node.ts";
-import type { Inspected } from "./fixtures/gateway_plugins.ts";
+import type { Inspected } from "./support/fixtures/gateway_plugins.ts";
 import {
   type RunnerProcess,
   runnerUnavailable,
@@ -20,7 +20,7 @@ import {
   tempSocketPath,
 } from "./support/runner_process.ts";
 
-const ENTRY = "tests/fixtures/gateway_plugins_entry.ts";
+const ENTRY = "tests/support/fixtures/gateway_plugins_entry.ts";
 const RUNTIMES = ["deno", "bun"] as const;
 const TEST_TIMEOUT_MS = 20_000;
 const encoder = new TextEncoder();

@@ -23,9 +23,9 @@ import {
   spawnRunner,
   type SpawnRunnerOptions,
 } from "./support/runner_process.ts";
-import { conf, decoder, reqCall, withTimeout } from "./hardening_support.ts";
+import { conf, decoder, reqCall, withTimeout } from "./support/hardening.ts";
 
-const ENTRY = "tests/fixtures/hardening_plugins_entry.ts";
+const ENTRY = "tests/support/fixtures/hardening_plugins_entry.ts";
 const RUNTIMES: readonly RunnerRuntime[] = ["deno", "bun", "node"];
 const FRAMES_DIR = new URL("../../shared/testdata/apisix-frames/", import.meta.url);
 const net = createNodeRuntime();

@@ -20,7 +20,7 @@ import { detectRuntimeName } from "../src/runtime/detect.ts";
 import { createMemoryRuntime } from "../src/runtime/memory.ts";
 import { createNodeRuntime } from "../src/runtime/node.ts";
 import type { SocketRuntime } from "../src/runtime/types.ts";
-import { CallEndedError } from "../src/plugin/call.ts";
+import { CallEndedError } from "../src/plugin/errors.ts";
 import { ApisixDisconnectedError, CallDeadlineError } from "../src/server/errors.ts";
 import {
   assertHealthyCall,
@@ -32,7 +32,7 @@ import {
   reqCall,
   startInProcess,
   withTimeout,
-} from "./hardening_support.ts";
+} from "./support/hardening.ts";
 
 /** What the probing plugins report to the test that runs them. */
 interface Probe {

@@ -33,7 +33,7 @@ import {
   type InProcessRunner,
   startInProcess,
   withTimeout,
-} from "./hardening_support.ts";
+} from "./support/hardening.ts";
 
 const FRAMES_DIR = new URL("../../shared/testdata/apisix-frames/", import.meta.url);
 

@@ -11,7 +11,7 @@ import { encodeFrame, encodeHttpReqCallRequest } from "../src/protocol/mod.ts";
 import { ErrorCode, FrameType } from "../src/protocol/types.ts";
 import { createMemoryRuntime } from "../src/runtime/memory.ts";
 import { FrameConnection } from "./support/frame_connection.ts";
-import { conf, reqCall, startInProcess } from "./hardening_support.ts";
+import { conf, reqCall, startInProcess } from "./support/hardening.ts";
 
 /** Total calls of the soak; 2M take about 6-7 s on Deno and 3.5-4 s on Bun here. */
 const CALLS = 2_000_000;

@@ -22,13 +22,13 @@ import { ApisixConnection } from "../src/dev/client/mod.ts";
 import { detectRuntimeName } from "../src/runtime/detect.ts";
 import { createNodeRuntime } from "../src/runtime/node.ts";
 import type { SocketRuntime } from "../src/runtime/types.ts";
-import { SocketPathOccupiedError } from "../src/server/socket_path.ts";
+import { SocketPathOccupiedError } from "../src/server/errors.ts";
 import {
   assertHealthyCall,
   conf,
   type InProcessRunner,
   startInProcess,
-} from "./hardening_support.ts";
+} from "./support/hardening.ts";
 import { definePlugin } from "../src/plugin/define_plugin.ts";
 import { stop } from "../src/plugin/stop.ts";
 

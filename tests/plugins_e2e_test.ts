@@ -21,7 +21,7 @@ import {
   rewriteOf,
   sortedEntries,
   stopOf,
-} from "./fixtures/e2e_helpers.ts";
+} from "./support/e2e_helpers.ts";
 import {
   type RunnerProcess,
   type RunnerRuntime,
@@ -30,7 +30,7 @@ import {
 } from "./support/runner_process.ts";
 
 const RUNTIMES: readonly RunnerRuntime[] = ["deno", "bun"];
-const ENTRY = "tests/fixtures/test_plugins_entry.ts";
+const ENTRY = "tests/support/fixtures/test_plugins_entry.ts";
 /** The plugin runner's call deadline in these tests: short, so hanging plugins fail fast. */
 const CALL_TIMEOUT_MS = 400;
 const TEST_TIMEOUT_MS = 15_000;

@@ -26,7 +26,7 @@ import {
   rewriteOf,
   sortedEntries,
   stopOf,
-} from "./fixtures/e2e_helpers.ts";
+} from "./support/e2e_helpers.ts";
 import {
   type RunnerProcess,
   type RunnerRuntime,

@@ -3,10 +3,13 @@ import type { ParseArgsConfig } from "node:util";
 import {
   ENVIRONMENT_HELP,
   oneOf,
+  parseStrict,
+  RUNNER_OPTIONS,
   RUNNER_OPTIONS_HELP,
-  RUNTIME_NAMES,
-  type RuntimeChoice,
+  type RunnerSettings,
+  runnerSettings,
 } from "../runner/args.ts";
+import { RUNTIME_NAMES, type RuntimeName } from "../runtime/detect.ts";
 import { UsageError } from "./errors.ts";
 
 /** The commands of the `apisix-ts-runner` CLI. */
@@ -68,8 +71,91 @@ export function splitPluginFlags(argv: readonly string[]): { flags: PluginFlags;
   return { flags: { plugins, withBundled }, rest };
 }
 
+/** The options of `dev`: the runner's, the plugins', and the gateway's own. */
+export const DEV_OPTIONS = {
+  ...RUNNER_OPTIONS,
+  ...PLUGIN_OPTIONS,
+  "routes": { type: "string" },
+  "watch": { type: "boolean", default: false },
+  "port": { type: "string", default: "9080" },
+  "upstream-port": { type: "string", default: "9081" },
+  "runner-socket": { type: "string" },
+  "help": { type: "boolean", short: "h", default: false },
+} as const;
+
+/** The parsed command line of `dev`. */
+export interface DevArgs extends RunnerSettings {
+  /** `--plugins` paths. */
+  plugins: string[];
+  /** `--with-bundled`, or the demo (no plugins given at all). */
+  withBundled: boolean;
+  /** Whether no plugin source was given: the bundled plugins with their demo routes. */
+  demo: boolean;
+  /** `--routes`; `undefined`: `./routes.json`, or the demo routes. */
+  routesFile: string | undefined;
+  /** `--watch`: restart the runner when a plugin file changes. */
+  watch: boolean;
+  /** Port of the gateway (`--port`, default 9080). */
+  port: number;
+  /** Port of the built-in echo upstream (`--upstream-port`, default 9081). */
+  upstreamPort: number;
+  /** Socket of an external runner (`--runner-socket`); `undefined` starts one. */
+  runnerSocket: string | undefined;
+  /** `--help`. */
+  help: boolean;
+}
+
+/** Parses the arguments of `dev` (after the command); throws naming the flag and its value. */
+export function parseDevArgs(argv: readonly string[]): DevArgs {
+  const { values, positionals } = parseStrict(argv, DEV_OPTIONS);
+  if (positionals.length > 0) {
+    throw new UsageError(`dev takes no positional argument, got ${JSON.stringify(positionals)}`);
+  }
+  const plugins = (values.plugins as string[] | undefined) ?? [];
+  const runnerSocket = values["runner-socket"] as string | undefined;
+  const demo = plugins.length === 0 && values["with-bundled"] !== true &&
+    runnerSocket === undefined;
+  return {
+    ...runnerSettings(values),
+    plugins,
+    withBundled: values["with-bundled"] === true || demo,
+    demo,
+    routesFile: values.routes as string | undefined,
+    watch: values.watch === true,
+    port: _port("--port", String(values.port)),
+    upstreamPort: _port("--upstream-port", String(values["upstream-port"])),
+    runnerSocket,
+    help: values.help === true,
+  };
+}
+
+function _port(flag: string, value: string): number {
+  const port = /^\d+$/.test(value) ? Number(value) : NaN;
+  if (!Number.isInteger(port) || port > 65535) {
+    throw new UsageError(`${flag} must be a port number from 0 to 65535, got "${value}"`);
+  }
+  return port;
+}
+
+/** The command-line flags of `settings`, for a runner child process (`dev --watch`). */
+export function runnerFlags(settings: RunnerSettings): string[] {
+  return [
+    "--log-level",
+    settings.logLevel,
+    "--log-format",
+    settings.logFormat,
+    ...(settings.logFile === undefined ? [] : ["--log-file", settings.logFile]),
+    ...(settings.runtime === undefined ? [] : ["--runtime", settings.runtime]),
+    "--shutdown-timeout",
+    String(settings.shutdownTimeoutMs),
+    "--call-timeout",
+    String(settings.callTimeoutMs),
+    ...(settings.skipInvalidConf ? ["--skip-invalid-conf"] : []),
+  ];
+}
+
 /** `--runtime` of `init`: which runtime the starter's scripts use. */
-export function runtimeFlag(value: unknown): RuntimeChoice | undefined {
+export function runtimeFlag(value: unknown): RuntimeName | undefined {
   return value === undefined ? undefined : oneOf("--runtime", String(value), RUNTIME_NAMES);
 }
 

@@ -9,7 +9,7 @@ import { BUNDLED_PLUGINS_SPECIFIER, discoverPlugins } from "./discover.ts";
 import { DuplicatePluginNameError, PluginDiscoveryError } from "./errors.ts";
 
 const ROOT = new URL("../..", import.meta.url).pathname.replace(/\/$/, "");
-const FIXTURE = join(ROOT, "tests", "fixtures", "user_plugins", "my_plugins.ts");
+const FIXTURE = join(ROOT, "tests", "support", "fixtures", "user_plugins", "my_plugins.ts");
 
 const dirs: string[] = [];
 after(async () => {

@@ -2,7 +2,7 @@
 
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { basename, join } from "node:path";
-import type { RuntimeChoice } from "../runner/args.ts";
+import type { RuntimeName } from "../runtime/detect.ts";
 import { VERSION } from "../version.ts";
 import { UsageError } from "./errors.ts";
 import {
@@ -20,7 +20,7 @@ export interface InitOptions {
   /** The project folder (created when missing). */
   readonly dir: string;
   /** The runtime the scripts use. */
-  readonly runtime: RuntimeChoice;
+  readonly runtime: RuntimeName;
 }
 
 /** What {@linkcode runInit} did. */
@@ -94,7 +94,7 @@ export function runInit(options: InitOptions): InitResult {
 function _updatePackageJson(
   dir: string,
   name: string,
-  runtime: RuntimeChoice,
+  runtime: RuntimeName,
   written: string[],
 ): string[] {
   const path = join(dir, "package.json");

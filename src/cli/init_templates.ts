@@ -1,6 +1,6 @@
 // The files `init` writes: a plugin, its test, dev routes, type-checking config and a README, per runtime.
 
-import type { RuntimeChoice } from "../runner/args.ts";
+import type { RuntimeName } from "../runtime/detect.ts";
 
 /** How a project runs the CLI and its tests on each runtime. */
 interface _RuntimeFlavour {
@@ -16,7 +16,7 @@ interface _RuntimeFlavour {
   readonly install: string;
 }
 
-const _FLAVOURS: Record<RuntimeChoice, _RuntimeFlavour> = {
+const _FLAVOURS: Record<RuntimeName, _RuntimeFlavour> = {
   node: {
     cli: "apisix-ts-runner",
     test: "node --import tsx --test plugins/*_test.ts",
@@ -41,7 +41,7 @@ const _FLAVOURS: Record<RuntimeChoice, _RuntimeFlavour> = {
 };
 
 /** The scripts (package.json) or tasks (deno.json) of a starter on `runtime`. */
-export function starterScripts(runtime: RuntimeChoice): Record<string, string> {
+export function starterScripts(runtime: RuntimeName): Record<string, string> {
   const { cli, test } = _FLAVOURS[runtime];
   return {
     test,
@@ -53,7 +53,7 @@ export function starterScripts(runtime: RuntimeChoice): Record<string, string> {
 }
 
 /** The devDependencies the starter's scripts need on `runtime`. */
-export function starterDevDependencies(runtime: RuntimeChoice): Record<string, string> {
+export function starterDevDependencies(runtime: RuntimeName): Record<string, string> {
   return { ..._FLAVOURS[runtime].devDependencies };
 }
 
@@ -164,7 +164,7 @@ export const TSCONFIG = `${
 }\n`;
 
 /** The starter's README: its commands on `runtime`, and the APISIX configuration. */
-export function starterReadme(name: string, runtime: RuntimeChoice): string {
+export function starterReadme(name: string, runtime: RuntimeName): string {
   const { runScript, install } = _FLAVOURS[runtime];
   const buildNote = runtime === "node"
     ? "\n`build` compiles with Bun or Deno: add one first (`npm i -D bun`).\n"

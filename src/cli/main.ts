@@ -10,7 +10,14 @@ import {
   scriptCommand,
 } from "../runtime/detect.ts";
 import { VERSION } from "../version.ts";
-import { BUILD_OPTIONS, cliHelpText, runtimeFlag, splitPluginFlags } from "./args.ts";
+import {
+  BUILD_OPTIONS,
+  cliHelpText,
+  parseDevArgs,
+  runnerFlags,
+  runtimeFlag,
+  splitPluginFlags,
+} from "./args.ts";
 import { discoverPlugins } from "./discover.ts";
 import {
   BuildOptionError,
@@ -56,10 +63,8 @@ export async function runCli(argv: readonly string[] = processArgs()): Promise<n
         return exitProcess(0);
       case "init":
         return exitProcess(_init(rest));
-      case "dev": {
-        const { runDevCommand } = await import("../dev/dev_command.ts");
-        return exitProcess(await runDevCommand(rest, { program: PROGRAM, cwd: callerCwd() }));
-      }
+      case "dev":
+        return exitProcess(await _dev(rest));
       case "build":
         return exitProcess(await _build(rest));
       case "run":
@@ -96,6 +101,39 @@ async function _serve(command: "run" | "doctor", argv: readonly string[]): Promi
     programName: PROGRAM,
     command: [...scriptCommand(), "run", ...pluginArgs],
   });
+}
+
+/**
+ * `dev`: the plugins are loaded here (in process) or handed to a child runner
+ * (`--watch`); the dev tools load only now.
+ */
+async function _dev(argv: readonly string[]): Promise<number> {
+  const args = parseDevArgs(argv);
+  if (args.help) {
+    console.log(cliHelpText(PROGRAM));
+    return 0;
+  }
+  const cwd = callerCwd();
+  const paths = args.plugins.map((path) => resolve(cwd, path));
+  const external = args.runnerSocket !== undefined;
+  const watch = args.watch && !external
+    ? {
+      command: [
+        ...scriptCommand(),
+        "run",
+        ...paths.flatMap((path) => ["--plugins", path]),
+        ...(args.withBundled ? ["--with-bundled"] : []),
+        ...runnerFlags(args),
+      ],
+      paths,
+    }
+    : undefined;
+  const plugins = external || watch !== undefined
+    ? undefined
+    : (await discoverPlugins(args.plugins, { withBundled: args.withBundled, cwd }))
+      .map((source) => source.plugin);
+  const { runDev } = await import("../dev/dev_command.ts");
+  return await runDev({ ...args, plugins, watch, program: PROGRAM, cwd });
 }
 
 function _init(argv: readonly string[]): number {

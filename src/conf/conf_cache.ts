@@ -6,8 +6,10 @@ export interface Clock {
   now(): number;
 }
 
-/** The wall clock. */
-// Monotonic, so a wall-clock jump neither expires every conf nor keeps dead ones.
+/**
+ * The process's monotonic clock (`performance.now()`): a wall-clock jump neither
+ * expires every conf nor keeps dead ones.
+ */
 export const SYSTEM_CLOCK: Clock = { now: () => performance.now() };
 
 /** Options of {@linkcode ConfCache}. */

@@ -1,16 +1,8 @@
 // One call's context: ExtraInfo questions one at a time on its channel, and an abort signal made on demand.
 
 import type { ExtraInfoRequest } from "../protocol/types.ts";
+import { CallEndedError } from "./errors.ts";
 import type { CallContext, ExtraInfoChannel } from "./types.ts";
-
-/** A question asked after its call ended: nothing is written. */
-export class CallEndedError extends Error {
-  /** Creates the error; `what` names the question. */
-  constructor(what: string) {
-    super(`Cannot ask ${what}: the call has ended`);
-    this.name = "CallEndedError";
-  }
-}
 
 /**
  * The context of one call. Questions asked concurrently (e.g.

@@ -1,4 +1,4 @@
-// Error classes of the plugin layer: conf preparation failures and filter failures.
+// Error classes of the plugin layer: conf preparation, filter failures, questions after a call.
 
 /**
  * A plugin's `parseConf` threw: the conf text of that plugin is invalid.
@@ -122,6 +122,15 @@ export class PluginTimeoutError extends Error {
     this.pluginName = pluginName;
     this.requestId = options.requestId;
     this.reason = options.reason;
+  }
+}
+
+/** A question asked after its call ended: nothing is written. */
+export class CallEndedError extends Error {
+  /** Creates the error; `what` names the question. */
+  constructor(what: string) {
+    super(`Cannot ask ${what}: the call has ended`);
+    this.name = "CallEndedError";
   }
 }
 

@@ -2,12 +2,8 @@
 
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import {
-  prepareConfs,
-  type PreparedPlugin,
-  runRequestFilters,
-  runResponseFilters,
-} from "./phase.ts";
+import { runRequestFilters, runResponseFilters } from "./phase.ts";
+import { prepareConfs, type PreparedPlugin } from "./prepare.ts";
 import { definePlugin } from "./define_plugin.ts";
 import {
   DuplicatePluginError,

@@ -1,5 +1,6 @@
 // Framing of the ext-plugin RPC: the 4-byte header, the 0xFFFFFF bound, and the frame reader over pushed bytes.
 
+import { ChunkQueue } from "./chunk_queue.ts";
 import { FrameTooLargeError, UnexpectedEofError } from "./errors.ts";
 import { FRAME_HEADER_SIZE, MAX_PAYLOAD_SIZE } from "./types.ts";
 
@@ -115,10 +116,9 @@ export interface FrameReaderOptions {
 }
 
 /**
- * Cuts the byte stream a socket pushes into frames. Chunks are kept as pushed,
- * never copied on the way in (the source must never overwrite a pushed range);
- * a payload inside one chunk is handed out as a view of it, one spanning chunks
- * is assembled into a fresh array.
+ * Cuts the byte stream a socket pushes into frames. Chunks are kept as pushed
+ * (a {@linkcode ChunkQueue}): a payload inside one chunk is handed out as a view
+ * of it, one spanning chunks is assembled into a fresh array.
  *
  * Two ways to consume frames, one at a time: {@linkcode FrameReader.serve}
  * calls a handler synchronously from inside `push()` for each whole frame (the
@@ -136,15 +136,7 @@ export interface FrameReaderOptions {
  * ```
  */
 export class FrameReader {
-  /** Buffered chunks: bytes `#starts[i]..#ends[i]` of `#chunks[i]`, live from `#head` to `#tail`. */
-  #chunks: Uint8Array[] = [];
-  #starts: number[] = [];
-  #ends: number[] = [];
-  #head = 0;
-  #tail = 0;
-  /** Position of the first unread byte in `#chunks[#head]`. */
-  #offset = 0;
-  #buffered = 0;
+  #queue = new ChunkQueue();
   #ended = false;
   #failed = false;
   #error: unknown = undefined;
@@ -173,7 +165,7 @@ export class FrameReader {
 
   /** Bytes pushed and not handed out yet. */
   get buffered(): number {
-    return this.#buffered;
+    return this.#queue.length;
   }
 
   /** Whether the source is asked to pause (see {@linkcode FrameReaderOptions.onPause}). */
@@ -187,13 +179,7 @@ export class FrameReader {
    */
   push(bytes: Uint8Array, start: number, end: number): void {
     if (this.#ended || this.#failed || end <= start) return;
-    const tail = this.#tail;
-    if (this.#head === tail) this.#offset = start;
-    this.#chunks[tail] = bytes;
-    this.#starts[tail] = start;
-    this.#ends[tail] = end;
-    this.#tail = tail + 1;
-    this.#buffered += end - start;
+    this.#queue.push(bytes, start, end);
     if (this.#nextResolve !== undefined) {
       const frame = this.#take();
       if (frame !== undefined) {
@@ -363,12 +349,12 @@ export class FrameReader {
 
   /** What a read gets at the end of the stream: `null`, or the error of a cut frame or a failed stream. */
   #endResult(): Promise<null> {
-    const got = this.#buffered;
+    const got = this.#queue.length;
     if (got > 0) {
       const wanted = got < FRAME_HEADER_SIZE
         ? FRAME_HEADER_SIZE
         : FRAME_HEADER_SIZE + this.#length();
-      this.#dropAll();
+      this.#queue.clear();
       return Promise.reject(new UnexpectedEofError(wanted, got));
     }
     return this.#failed ? Promise.reject(this.#error) : Promise.resolve(null);
@@ -376,7 +362,8 @@ export class FrameReader {
 
   /** Takes the head frame when all of it is here; else records its size and returns `undefined`. */
   #take(): Frame | undefined {
-    const buffered = this.#buffered;
+    const queue = this.#queue;
+    const buffered = queue.length;
     if (buffered < FRAME_HEADER_SIZE) return undefined;
     const length = this.#length();
     if (buffered < FRAME_HEADER_SIZE + length) {
@@ -384,126 +371,28 @@ export class FrameReader {
       return undefined;
     }
     this.#wanted = 0;
-    const type = this.#byteAt(0);
-    this.#skip(FRAME_HEADER_SIZE);
-    return { type, payload: length === 0 ? new Uint8Array(0) : this.#bytes(length) };
+    const type = queue.byteAt(0);
+    queue.skip(FRAME_HEADER_SIZE);
+    return { type, payload: length === 0 ? new Uint8Array(0) : queue.take(length) };
   }
 
   /** The payload length in the buffered header (caller checked that 4 bytes are here). */
   #length(): number {
-    return (this.#byteAt(1) << 16) | (this.#byteAt(2) << 8) | this.#byteAt(3);
+    const queue = this.#queue;
+    return (queue.byteAt(1) << 16) | (queue.byteAt(2) << 8) | queue.byteAt(3);
   }
 
   #updateFlow(): void {
     const limit = this.#wanted + this.#highWaterMark;
+    const buffered = this.#queue.length;
     if (!this.#paused) {
-      if (this.#buffered > limit && !this.#ended && !this.#failed) {
+      if (buffered > limit && !this.#ended && !this.#failed) {
         this.#paused = true;
         this.#onPause?.();
       }
-    } else if (this.#buffered <= limit) {
+    } else if (buffered <= limit) {
       this.#paused = false;
       this.#onResume?.();
     }
   }
-
-  /** The buffered byte at `index` (caller checked `index < #buffered`). */
-  #byteAt(index: number): number {
-    let i = this.#head;
-    let at = this.#offset + index;
-    while (at >= this.#ends[i]!) {
-      at -= this.#ends[i]!;
-      i++;
-      at += this.#starts[i]!;
-    }
-    return this.#chunks[i]![at]!;
-  }
-
-  /** Drops `size` buffered bytes (caller checked `#buffered >= size`). */
-  #skip(size: number): void {
-    this.#buffered -= size;
-    while (size > 0) {
-      const available = this.#ends[this.#head]! - this.#offset;
-      if (available > size) {
-        this.#offset += size;
-        return;
-      }
-      size -= available;
-      this.#shift();
-    }
-  }
-
-  /** Removes `size` bytes from the front (caller checked `#buffered >= size`). */
-  #bytes(size: number): Uint8Array {
-    this.#buffered -= size;
-    const head = this.#head;
-    const first = this.#chunks[head]!;
-    const start = this.#offset;
-    const end = this.#ends[head]!;
-    if (end - start >= size) {
-      // One chunk holds it all: hand out a view.
-      if (end - start === size) {
-        this.#shift();
-        return start === 0 && end === first.byteLength ? first : first.subarray(start, end);
-      }
-      this.#offset = start + size;
-      return first.subarray(start, start + size);
-    }
-    const out = new Uint8Array(size);
-    let filled = 0;
-    while (filled < size) {
-      // Re-read the fields: #shift() may have compacted the arrays.
-      const chunk = this.#chunks[this.#head]!;
-      const from = this.#offset;
-      const to = this.#ends[this.#head]!;
-      const n = Math.min(to - from, size - filled);
-      out.set(
-        from === 0 && n === chunk.byteLength ? chunk : chunk.subarray(from, from + n),
-        filled,
-      );
-      filled += n;
-      if (from + n === to) this.#shift();
-      else this.#offset = from + n;
-    }
-    return out;
-  }
-
-  #dropAll(): void {
-    this.#chunks = [];
-    this.#starts = [];
-    this.#ends = [];
-    this.#head =
-      this.#tail =
-      this.#offset =
-      this.#buffered =
-        0;
-  }
-
-  #shift(): void {
-    const chunks = this.#chunks;
-    chunks[this.#head] = _EMPTY;
-    const head = this.#head + 1;
-    const tail = this.#tail;
-    if (head === tail) {
-      // Empty again: start over at index 0, keeping the arrays unless a burst made them big.
-      if (tail > 1024) {
-        this.#chunks = [];
-        this.#starts = [];
-        this.#ends = [];
-      }
-      this.#head = this.#tail = this.#offset = 0;
-      return;
-    }
-    this.#head = head;
-    this.#offset = this.#starts[head]!;
-    if (head >= 1024 && head * 2 >= tail) {
-      this.#chunks = chunks.slice(head, tail);
-      this.#starts = this.#starts.slice(head, tail);
-      this.#ends = this.#ends.slice(head, tail);
-      this.#head = 0;
-      this.#tail = tail - head;
-    }
-  }
 }
-
-const _EMPTY = new Uint8Array(0);

@@ -1,15 +1,12 @@
 // The runner's command line (run, doctor, version, help), parsed with `parseArgs` from `node:util`.
 import { parseArgs, type ParseArgsConfig } from "node:util";
-import { ConfigError } from "./env.ts";
+import { RUNTIME_NAMES, type RuntimeName } from "../runtime/detect.ts";
+import { ConfigError } from "./errors.ts";
 
 /** Log levels accepted by `--log-level`. */
 export const LOG_LEVELS = ["trace", "debug", "info", "warning", "error", "fatal"] as const;
 /** A value of `--log-level`. */
 export type LogLevelName = typeof LOG_LEVELS[number];
-/** Runtimes accepted by `--runtime`. */
-export const RUNTIME_NAMES = ["deno", "bun", "node"] as const;
-/** A value of `--runtime`. */
-export type RuntimeChoice = typeof RUNTIME_NAMES[number];
 /** Commands of the runner executable. */
 export const RUNNER_COMMANDS = ["run", "doctor", "version", "help"] as const;
 /** A command of the runner executable. */
@@ -20,7 +17,7 @@ export interface RunnerSettings {
   logLevel: LogLevelName;
   logFormat: "text" | "json";
   logFile: string | undefined;
-  runtime: RuntimeChoice | undefined;
+  runtime: RuntimeName | undefined;
   shutdownTimeoutMs: number;
   callTimeoutMs: number;
   skipInvalidConf: boolean;

@@ -1,13 +1,6 @@
 // Reads the APISIX environment variables the runner is configured by.
 
-/** A setting from the environment or the command line is missing or malformed. */
-export class ConfigError extends Error {
-  /** Creates the error with a message naming the setting and the value. */
-  constructor(message: string) {
-    super(message);
-    this.name = "ConfigError";
-  }
-}
+import { ConfigError } from "./errors.ts";
 
 /** Name of the variable holding the socket address, `unix:<path>`. */
 export const LISTEN_ADDRESS_VAR = "APISIX_LISTEN_ADDRESS";

@@ -1,7 +1,8 @@
 // Tests of the APISIX environment variable parsing.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { ConfigError, parseConfTtlMs, parseListenAddress } from "./env.ts";
+import { parseConfTtlMs, parseListenAddress } from "./env.ts";
+import { ConfigError } from "./errors.ts";
 
 test("parseListenAddress() returns the path of a unix: address", () => {
   assert.equal(parseListenAddress("unix:/tmp/runner.sock"), "/tmp/runner.sock");

@@ -1,13 +1,14 @@
 // Last-resort handlers: an error thrown or rejected outside every call is logged instead of ending the process.
 import { getLogger } from "@logtape/logtape";
 import process from "node:process";
+import { detectRuntimeName } from "../runtime/detect.ts";
 
-const logger = getLogger(["apisix-runner", "cli"]);
+const logger = getLogger(["apisix-runner", "runner"]);
 
-interface _DenoGlobal {
-  Deno?: unknown;
-  addEventListener?(type: string, listener: (event: Event) => void): void;
-  removeEventListener?(type: string, listener: (event: Event) => void): void;
+/** The web `error` / `unhandledrejection` events Deno dispatches on `globalThis`. */
+interface _WebEvents {
+  addEventListener(type: string, listener: (event: Event) => void): void;
+  removeEventListener(type: string, listener: (event: Event) => void): void;
 }
 
 /**
@@ -33,8 +34,8 @@ interface _DenoGlobal {
  * ```
  */
 export function installLastResortHandlers(): () => void {
-  const global = globalThis as unknown as _DenoGlobal;
-  if (global.Deno !== undefined && typeof global.addEventListener === "function") {
+  if (detectRuntimeName() === "deno") {
+    const global = globalThis as unknown as _WebEvents;
     const onError = (event: Event) => {
       event.preventDefault();
       _report("exception", (event as ErrorEvent).error ?? (event as ErrorEvent).message);
@@ -46,8 +47,8 @@ export function installLastResortHandlers(): () => void {
     global.addEventListener("error", onError);
     global.addEventListener("unhandledrejection", onRejection);
     return () => {
-      global.removeEventListener?.("error", onError);
-      global.removeEventListener?.("unhandledrejection", onRejection);
+      global.removeEventListener("error", onError);
+      global.removeEventListener("unhandledrejection", onRejection);
     };
   }
   const onException = (error: unknown) => _report("exception", error);

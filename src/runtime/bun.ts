@@ -2,18 +2,16 @@
 
 import { AcceptQueue, queueListener } from "./accept_queue.ts";
 import { createNodeRuntime, NODE_STAGING_OPS } from "./node.ts";
-import { SinkSlot } from "./sink_slot.ts";
+import { QueuedConnection } from "./queued_connection.ts";
 import { listenStaged } from "./socket_file.ts";
 import type {
-  ByteSink,
   Connection,
   Listener,
   ListenOptions,
   RuntimeOptions,
   SocketRuntime,
 } from "./types.ts";
-import { SocketClosedError } from "./types.ts";
-import { WriteQueue } from "./write_queue.ts";
+import { SocketClosedError } from "./errors.ts";
 
 // The small part of Bun's API this file uses, declared here instead of depending on @types/bun.
 interface BunSocket {
@@ -81,50 +79,38 @@ class _Slab {
  * the slab. `socket.write()` may take only part of the bytes: the write queue
  * keeps the rest and sends it on `drain`.
  */
-class BunConnection implements Connection {
-  readonly closed: Promise<void>;
+class BunConnection extends QueuedConnection {
   #socket: BunSocket;
   #slab: _Slab;
-  #slot = new SinkSlot();
-  #queue: WriteQueue;
-  #isClosed = false;
-  #resolveClosed!: () => void;
 
   constructor(socket: BunSocket, options: RuntimeOptions, slab: _Slab) {
+    super((bytes) => socket.write(bytes), options.writeHighWaterMark);
     this.#socket = socket;
     this.#slab = slab;
-    this.#queue = new WriteQueue((bytes) => socket.write(bytes), options.writeHighWaterMark);
-    this.closed = new Promise((resolve) => {
-      this.#resolveClosed = resolve;
-    });
   }
 
   _data(data: Uint8Array): void {
     const n = data.byteLength;
     if (n > SLAB_COPY_LIMIT) {
-      this.#slot.push(data, 0, n);
+      this.slot.push(data, 0, n);
       return;
     }
     const slab = this.#slab;
     const start = slab.land(data);
-    this.#slot.push(slab.bytes, start, start + n);
+    this.slot.push(slab.bytes, start, start + n);
   }
 
   _error(error: Error): void {
-    this.#slot.fail(error);
+    this.slot.fail(error);
   }
 
   _closedByPeer(error?: Error): void {
-    if (error !== undefined) this.#slot.fail(error);
-    this.#shutdown();
+    if (error !== undefined) this.slot.fail(error);
+    this.shutdown();
   }
 
   _drain(): void {
-    this.#queue.drain();
-  }
-
-  receive(sink: ByteSink): void {
-    this.#slot.attach(sink);
+    this.drained();
   }
 
   pause(): void {
@@ -135,22 +121,10 @@ class BunConnection implements Connection {
     this.#socket.resume();
   }
 
-  write(bytes: Uint8Array): Promise<void> | undefined {
-    return this.#queue.write(bytes);
-  }
-
   close(): void {
-    if (this.#isClosed) return;
+    if (this.isClosed) return;
     this.#socket.end();
-    this.#shutdown();
-  }
-
-  #shutdown(): void {
-    if (this.#isClosed) return;
-    this.#isClosed = true;
-    this.#slot.end();
-    this.#queue.close(new SocketClosedError(0));
-    this.#resolveClosed();
+    this.shutdown();
   }
 }
 

@@ -1,20 +1,17 @@
 // SocketRuntime over Deno's own APIs: Deno.listen/connect on unix paths, Deno.lstat, signals.
 
 import { AcceptQueue } from "./accept_queue.ts";
-import { SinkSlot } from "./sink_slot.ts";
+import { QueuedConnection } from "./queued_connection.ts";
 import { listenStaged, type StagingFileOps } from "./socket_file.ts";
 import {
-  type ByteSink,
   type Connection,
   type Listener,
   type ListenOptions,
   type PathInfo,
   type RuntimeOptions,
   type ShutdownSignal,
-  SocketClosedError,
   type SocketRuntime,
 } from "./types.ts";
-import { WriteQueue } from "./write_queue.ts";
 
 /** Size of the slabs socket reads land in; each read takes a fresh, never reused part. */
 const SLAB_SIZE = 64 * 1024;
@@ -27,32 +24,24 @@ const MIN_READ_ROOM = 8 * 1024;
  * need no copy; the pump waits while paused. Writes are Deno's asynchronous
  * write ops, one in flight at a time through the write queue.
  */
-class DenoConnection implements Connection {
-  readonly closed: Promise<void>;
+class DenoConnection extends QueuedConnection {
   #conn: Deno.Conn;
-  #slot = new SinkSlot();
-  #queue: WriteQueue;
-  #isClosed = false;
-  #resolveClosed!: () => void;
   #paused = false;
   #resumePump: (() => void) | undefined;
 
   constructor(conn: Deno.Conn, options: RuntimeOptions) {
+    super((bytes) => conn.write(bytes), options.writeHighWaterMark);
     this.#conn = conn;
-    this.#queue = new WriteQueue((bytes) => conn.write(bytes), options.writeHighWaterMark);
-    this.closed = new Promise((resolve) => {
-      this.#resolveClosed = resolve;
-    });
     this.#pump();
   }
 
   async #pump(): Promise<void> {
     const conn = this.#conn;
-    const slot = this.#slot;
+    const slot = this.slot;
     let slab = new Uint8Array(SLAB_SIZE);
     let used = 0;
     try {
-      while (!this.#isClosed) {
+      while (!this.isClosed) {
         if (this.#paused) {
           await new Promise<void>((resolve) => {
             this.#resumePump = resolve;
@@ -71,14 +60,10 @@ class DenoConnection implements Connection {
       slot.end();
     } catch (error) {
       // A local close() interrupts the pending read: that is a clean end, not a failure.
-      if (this.#isClosed) slot.end();
+      if (this.isClosed) slot.end();
       else slot.fail(error);
     }
     this.close();
-  }
-
-  receive(sink: ByteSink): void {
-    this.#slot.attach(sink);
   }
 
   pause(): void {
@@ -92,22 +77,14 @@ class DenoConnection implements Connection {
     resume?.();
   }
 
-  write(bytes: Uint8Array): Promise<void> | undefined {
-    return this.#queue.write(bytes);
-  }
-
   close(): void {
-    if (this.#isClosed) return;
-    this.#isClosed = true;
-    this.#slot.end();
-    this.#queue.close(new SocketClosedError(0));
+    if (!this.shutdown()) return;
     this.resume();
     try {
       this.#conn.close();
     } catch {
       // Already closed by the runtime: nothing left to release.
     }
-    this.#resolveClosed();
   }
 }
 

@@ -2,8 +2,11 @@
 
 import type { SocketRuntime } from "./types.ts";
 
-/** Names of the real runtimes an adapter exists for. */
-export type RuntimeName = "deno" | "bun" | "node";
+/** The real runtimes an adapter exists for. */
+export const RUNTIME_NAMES = ["deno", "bun", "node"] as const;
+
+/** Name of a real runtime an adapter exists for. */
+export type RuntimeName = typeof RUNTIME_NAMES[number];
 
 /**
  * Names the runtime this process runs on: `"bun"` when `globalThis.Bun`

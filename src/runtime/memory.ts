@@ -1,18 +1,18 @@
 // In-memory SocketRuntime for unit tests: connection pairs by path, fake socket files, fake signals.
 
 import { AcceptQueue } from "./accept_queue.ts";
-import { SinkSlot } from "./sink_slot.ts";
+import { MemoryExitError, MemorySystemError } from "./errors.ts";
+import { QueuedConnection } from "./queued_connection.ts";
 import {
-  type ByteSink,
   type Connection,
   type Listener,
   type ListenOptions,
   type PathInfo,
   type ShutdownSignal,
-  SocketClosedError,
   type SocketRuntime,
 } from "./types.ts";
-import { WriteQueue } from "./write_queue.ts";
+
+export { MemoryExitError, MemorySystemError };
 
 /** Options of {@linkcode createMemoryPipe} and {@linkcode createMemoryRuntime}. */
 export interface MemoryOptions {
@@ -20,55 +20,19 @@ export interface MemoryOptions {
   highWaterMark?: number;
 }
 
-/** `exit()` of the memory runtime throws this instead of ending the process. */
-export class MemoryExitError extends Error {
-  /** The code `exit()` was called with. */
-  readonly code: number;
-  /** `code` is the exit code. */
-  constructor(code: number) {
-    super(`Memory runtime exit() was called with code ${code}`);
-    this.name = "MemoryExitError";
-    this.code = code;
-  }
-}
-
-/** A system call failure of the memory runtime, shaped like Node's (`code` is e.g. `"ENOENT"`). */
-export class MemorySystemError extends Error {
-  /** `"EADDRINUSE"`, `"ENOENT"` or `"ECONNREFUSED"`. */
-  readonly code: string;
-  /** `code` names the failure, `path` the file it concerned. */
-  constructor(code: string, path: string) {
-    super(`${code}: memory runtime cannot use socket path "${path}"`);
-    this.name = "MemorySystemError";
-    this.code = code;
-  }
-}
-
-class MemoryConnection implements Connection {
+class MemoryConnection extends QueuedConnection {
   peer!: MemoryConnection;
-  readonly closed: Promise<void>;
-  readonly slot = new SinkSlot();
-  #resolveClosed!: () => void;
-  #isClosed = false;
-  #queue: WriteQueue;
   /** Whether this side's consumer asked to pause: the peer's sends wait. */
   #paused = false;
   #resumed: (() => void)[] = [];
 
   constructor(highWaterMark: number) {
-    this.closed = new Promise((resolve) => {
-      this.#resolveClosed = resolve;
-    });
     // A write lands in the peer's sink at once; while the peer is paused the send is not over.
-    this.#queue = new WriteQueue((bytes) => {
+    super((bytes) => {
       const peer = this.peer;
       peer.slot.push(bytes, 0, bytes.byteLength);
       return peer.#paused ? peer.#whenResumed().then(() => bytes.byteLength) : bytes.byteLength;
     }, highWaterMark);
-  }
-
-  receive(sink: ByteSink): void {
-    this.slot.attach(sink);
   }
 
   pause(): void {
@@ -82,12 +46,8 @@ class MemoryConnection implements Connection {
     for (const resolve of resumed) resolve();
   }
 
-  write(bytes: Uint8Array): Promise<void> | undefined {
-    return this.#queue.write(bytes);
-  }
-
   close(): void {
-    if (this.#isClosed) return;
+    if (this.isClosed) return;
     this._shutdown();
     this.peer._shutdown();
   }
@@ -97,12 +57,7 @@ class MemoryConnection implements Connection {
   }
 
   _shutdown(): void {
-    if (this.#isClosed) return;
-    this.#isClosed = true;
-    this.slot.end();
-    this.#queue.close(new SocketClosedError(0));
-    this.resume();
-    this.#resolveClosed();
+    if (this.shutdown()) this.resume();
   }
 }
 

@@ -4,20 +4,19 @@ import { chmod, link, lstat, mkdir, rmdir, unlink } from "node:fs/promises";
 import net from "node:net";
 import process from "node:process";
 import { AcceptQueue, queueListener } from "./accept_queue.ts";
-import { SinkSlot } from "./sink_slot.ts";
+import { QueuedConnection } from "./queued_connection.ts";
 import { listenStaged, type StagingFileOps } from "./socket_file.ts";
 import {
-  type ByteSink,
   type Connection,
   type Listener,
   type ListenOptions,
   type PathInfo,
   type RuntimeOptions,
   type ShutdownSignal,
-  SocketClosedError,
   type SocketRuntime,
 } from "./types.ts";
-import { DEFAULT_WRITE_HIGH_WATER_MARK, WriteQueue } from "./write_queue.ts";
+import { SocketClosedError } from "./errors.ts";
+import { DEFAULT_WRITE_HIGH_WATER_MARK } from "./write_queue.ts";
 
 /**
  * A connection over a `net.Socket`. `'data'` chunks are fresh Buffers that
@@ -25,23 +24,19 @@ import { DEFAULT_WRITE_HIGH_WATER_MARK, WriteQueue } from "./write_queue.ts";
  * every byte into its own buffer; past its high-water mark it returns false,
  * and the write queue then waits for `'drain'` before it sends more.
  */
-class NodeConnection implements Connection {
-  readonly closed: Promise<void>;
+class NodeConnection extends QueuedConnection {
   #socket: net.Socket;
-  #slot = new SinkSlot();
-  #queue: WriteQueue;
-  #isClosed = false;
 
   constructor(socket: net.Socket, options: RuntimeOptions) {
-    this.#socket = socket;
-    this.#queue = new WriteQueue(
+    super(
       (bytes) =>
         socket.write(bytes)
           ? bytes.byteLength
           : new Promise((resolve) => socket.once("drain", () => resolve(bytes.byteLength))),
       options.writeHighWaterMark,
     );
-    const slot = this.#slot;
+    this.#socket = socket;
+    const slot = this.slot;
     // A plain Uint8Array view: Buffer's slice() shares memory, Uint8Array's copies.
     socket.on("data", (chunk: Uint8Array) => {
       slot.push(
@@ -52,16 +47,7 @@ class NodeConnection implements Connection {
     });
     socket.on("end", () => slot.end());
     socket.on("error", (error: Error) => slot.fail(error));
-    this.closed = new Promise((resolve) => {
-      socket.once("close", () => {
-        this.#shutdown();
-        resolve();
-      });
-    });
-  }
-
-  receive(sink: ByteSink): void {
-    this.#slot.attach(sink);
+    socket.once("close", () => this.shutdown());
   }
 
   pause(): void {
@@ -72,23 +58,15 @@ class NodeConnection implements Connection {
     this.#socket.resume();
   }
 
-  write(bytes: Uint8Array): Promise<void> | undefined {
+  override write(bytes: Uint8Array): Promise<void> | undefined {
     const socket = this.#socket;
     if (socket.destroyed || !socket.writable) throw new SocketClosedError(bytes.byteLength);
-    return this.#queue.write(bytes);
+    return super.write(bytes);
   }
 
   close(): void {
-    if (this.#isClosed) return;
-    this.#shutdown();
+    if (!this.shutdown()) return;
     this.#socket.destroy();
-  }
-
-  #shutdown(): void {
-    if (this.#isClosed) return;
-    this.#isClosed = true;
-    this.#slot.end();
-    this.#queue.close(new SocketClosedError(0));
   }
 }
 

@@ -30,7 +30,7 @@ export interface Connection {
    * afterwards. Returns `undefined` when the queue stays under its high-water mark, else a
    * promise that resolves once it is back under (a peer that does not read shows here).
    *
-   * @throws {SocketClosedError} when the connection is closed.
+   * @throws {SocketClosedError} (`errors.ts`) when the connection is closed.
    */
   write(bytes: Uint8Array): Promise<void> | undefined;
   /** Closes both directions; the sink gets `end()`. Idempotent. */
@@ -96,15 +96,6 @@ export interface SocketRuntime {
   env(name: string): string | undefined;
   /** Ends the process. */
   exit(code: number): never;
-}
-
-/** A write on a connection that was already closed, by either side. */
-export class SocketClosedError extends Error {
-  /** `size` is the number of bytes the failed write carried. */
-  constructor(size: number) {
-    super(`Cannot write ${size} bytes: the connection is closed`);
-    this.name = "SocketClosedError";
-  }
 }
 
 /** Options of the real-socket runtimes (`createDenoRuntime()`, `createBunRuntime()`, `createNodeRuntime()`). */

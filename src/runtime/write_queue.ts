@@ -1,6 +1,6 @@
 // The write side every adapter shares: bytes in order, partial and asynchronous writes, backpressure.
 
-import { SocketClosedError } from "./types.ts";
+import { SocketClosedError } from "./errors.ts";
 
 /** Default bytes queued before `write()` asks its caller to wait (64 KiB). */
 export const DEFAULT_WRITE_HIGH_WATER_MARK = 64 * 1024;
@@ -39,6 +39,7 @@ export class WriteQueue {
   /** An asynchronous send is in flight, or a partial write waits for `drain()`. */
   #blocked = false;
   #closed = false;
+  #error: unknown = undefined;
   #waiters: { resolve: () => void; reject: (error: unknown) => void }[] = [];
 
   /** Writes through `send`; asks writers to wait past `highWaterMark` queued bytes. */
@@ -57,14 +58,18 @@ export class WriteQueue {
    * Returns `undefined` while at most the high-water mark is queued, else a
    * promise that resolves once the queue is back under it.
    *
-   * @throws {SocketClosedError} after {@linkcode WriteQueue.close}.
+   * @throws {SocketClosedError} after {@linkcode WriteQueue.close}; the socket's
+   *   error when sending these bytes failed at once.
    */
   write(bytes: Uint8Array): Promise<void> | undefined {
     if (this.#closed) throw new SocketClosedError(bytes.byteLength);
     if (bytes.byteLength === 0) return undefined;
     this.#queued += bytes.byteLength;
     this.#chunks.push(bytes);
-    if (!this.#blocked) this.#flush();
+    if (!this.#blocked) {
+      this.#flush();
+      if (this.#closed) throw this.#error;
+    }
     if (this.#queued <= this.#highWaterMark) return undefined;
     return new Promise((resolve, reject) => this.#waiters.push({ resolve, reject }));
   }
@@ -83,6 +88,7 @@ export class WriteQueue {
   close(error: unknown = new SocketClosedError(0)): void {
     if (this.#closed) return;
     this.#closed = true;
+    this.#error = error;
     this.#chunks = [];
     this.#queued = 0;
     const waiters = this.#waiters;

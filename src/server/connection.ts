@@ -32,14 +32,13 @@ import type { ExtraInfoRequest } from "../protocol/types.ts";
 import { Call } from "../plugin/call.ts";
 import {
   type Phase,
-  prepareConfs,
-  type PreparedPlugin,
   REQUEST_PHASE,
   type RequestResult,
   RESPONSE_PHASE,
   type ResponseResult,
   runPhase,
 } from "../plugin/phase.ts";
+import { prepareConfs, type PreparedPlugin } from "../plugin/prepare.ts";
 import type { PluginRegistry } from "../plugin/registry.ts";
 import type { ExtraInfoChannel } from "../plugin/types.ts";
 import type { Connection } from "../runtime/types.ts";
@@ -51,7 +50,7 @@ import {
   UnexpectedFrameTypeError,
   UnknownFrameTypeError,
 } from "./errors.ts";
-import { failureResponse } from "./failure_policy.ts";
+import { disconnectOf, failureResponse } from "./failure_policy.ts";
 
 const logger = getLogger(["apisix-runner", "server"]);
 
@@ -285,25 +284,15 @@ export class ServedConnection implements ExtraInfoChannel {
   /** The error frame for a failed frame, or `null` when the connection must be closed. */
   #failureReply(type: number, error: unknown): Uint8Array | null {
     const requestId = this.#requestId;
-    const outOfSync = this.#endCall(_abortReason(error));
+    const outOfSync = this.#endCall(disconnectOf(error) ?? error);
     const failure = failureResponse(error);
-    if (failure.kind === "close" || outOfSync || _isDisconnect(error)) {
+    if (failure.kind === "close" || outOfSync || disconnectOf(error) !== undefined) {
       logger.warn("Closing connection: {error}", { error, frameType: type });
       return null;
     }
     _logCallFailure(error, type, requestId);
     return this.#context.encoder.errorResponse(failure.code);
   }
-}
-
-function _abortReason(error: unknown): unknown {
-  if (error instanceof Error && error.cause instanceof ApisixDisconnectedError) return error.cause;
-  return error;
-}
-
-function _isDisconnect(error: unknown): boolean {
-  return error instanceof ApisixDisconnectedError ||
-    (error instanceof Error && error.cause instanceof ApisixDisconnectedError);
 }
 
 function _logCallFailure(error: unknown, frameType: number, requestId: number): void {

@@ -67,3 +67,17 @@ export class UnknownFrameTypeError extends Error {
     this.frameType = frameType;
   }
 }
+
+/** The socket path is occupied by something the runner must not delete. */
+export class SocketPathOccupiedError extends Error {
+  /** The path that is occupied. */
+  readonly path: string;
+  /** Creates the error for `path`, holding a `what`. */
+  constructor(path: string, what: string) {
+    super(
+      `Cannot listen on ${path}: a ${what} is there; the runner only replaces stale sockets and symlinks`,
+    );
+    this.name = "SocketPathOccupiedError";
+    this.path = path;
+  }
+}

@@ -2,7 +2,7 @@
 import { ErrorCode, type ErrorCodeValue } from "../protocol/types.ts";
 import { MalformedPayloadError, UnexpectedEofError } from "../protocol/errors.ts";
 import { PluginConfError, UnknownPluginError } from "../plugin/errors.ts";
-import { SocketClosedError } from "../runtime/types.ts";
+import { SocketClosedError } from "../runtime/errors.ts";
 import {
   ApisixDisconnectedError,
   ConfTokenNotFoundError,
@@ -57,4 +57,14 @@ export function failureResponse(error: unknown): FailureResponse {
   }
   // PluginFilterError, PluginTimeoutError, CallDeadlineError, FrameTooLargeError and the unforeseen.
   return _SERVICE_UNAVAILABLE;
+}
+
+/**
+ * The disconnect behind a failure: the error itself, or the cause a plugin's failure carries
+ * (a filter that awaited `var()` when APISIX closed). The call's signal aborts with it.
+ */
+export function disconnectOf(error: unknown): ApisixDisconnectedError | undefined {
+  if (error instanceof ApisixDisconnectedError) return error;
+  if (error instanceof Error && error.cause instanceof ApisixDisconnectedError) return error.cause;
+  return undefined;
 }

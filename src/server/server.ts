@@ -2,7 +2,7 @@
 import { getLogger } from "@logtape/logtape";
 import { type Clock, ConfCache } from "../conf/conf_cache.ts";
 import { FrameEncoder, NameCache } from "../protocol/mod.ts";
-import type { PreparedPlugin } from "../plugin/phase.ts";
+import type { PreparedPlugin } from "../plugin/prepare.ts";
 import type { PluginRegistry } from "../plugin/registry.ts";
 import type { Listener, PathInfo, SocketRuntime } from "../runtime/types.ts";
 import { type ConnectionContext, ServedConnection } from "./connection.ts";

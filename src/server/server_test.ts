@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { bundledPlugins } from "../../plugins/mod.ts";
-import { testPlugins } from "../../tests/fixtures/test_plugins.ts";
+import { testPlugins } from "../../tests/support/fixtures/test_plugins.ts";
 import { ApisixConnection, PrepareConfError, type ReqCallOutcome } from "../dev/client/mod.ts";
 import { PluginRegistry } from "../plugin/registry.ts";
 import {

@@ -1,19 +1,6 @@
 // Makes the socket path free for listening without ever deleting something that is not ours.
 import type { SocketRuntime } from "../runtime/types.ts";
-
-/** The socket path is occupied by something the runner must not delete. */
-export class SocketPathOccupiedError extends Error {
-  /** The path that is occupied. */
-  readonly path: string;
-  /** Creates the error for `path`, holding a `what`. */
-  constructor(path: string, what: string) {
-    super(
-      `Cannot listen on ${path}: a ${what} is there; the runner only replaces stale sockets and symlinks`,
-    );
-    this.name = "SocketPathOccupiedError";
-    this.path = path;
-  }
-}
+import { SocketPathOccupiedError } from "./errors.ts";
 
 /**
  * Removes a stale socket file (left by a killed predecessor: APISIX restarts the

@@ -8,7 +8,8 @@ import type {
   StopAction,
   TextEntry,
 } from "../protocol/types.ts";
-import { prepareConfs, runRequestFilters, runResponseFilters } from "../plugin/phase.ts";
+import { runRequestFilters, runResponseFilters } from "../plugin/phase.ts";
+import { prepareConfs } from "../plugin/prepare.ts";
 import { PluginRegistry } from "../plugin/registry.ts";
 import type { AnyPlugin, Plugin } from "../plugin/types.ts";
 import {

@@ -1,5 +1,6 @@
 // Test helper: reads a connection's bytes pull-style (exact sizes), as the adapter suite checks them.
 
+import { ChunkQueue } from "../../src/protocol/chunk_queue.ts";
 import { UnexpectedEofError } from "../../src/protocol/errors.ts";
 import type { ByteSink, Connection } from "../../src/runtime/types.ts";
 
@@ -11,8 +12,7 @@ import type { ByteSink, Connection } from "../../src/runtime/types.ts";
  */
 export class ByteReader implements ByteSink {
   #conn: Connection;
-  #chunks: Uint8Array[] = [];
-  #buffered = 0;
+  #queue = new ChunkQueue();
   #ended = false;
   #error: unknown = undefined;
   #paused = false;
@@ -29,10 +29,9 @@ export class ByteReader implements ByteSink {
   }
 
   push(bytes: Uint8Array, start: number, end: number): void {
-    this.#chunks.push(bytes.subarray(start, end));
-    this.#buffered += end - start;
+    this.#queue.push(bytes, start, end);
     this.#serve();
-    if (!this.#paused && this.#buffered > this.#highWaterMark + (this.#waiter?.size ?? 0)) {
+    if (!this.#paused && this.#queue.length > this.#highWaterMark + (this.#waiter?.size ?? 0)) {
       this.#paused = true;
       this.#conn.pause();
     }
@@ -58,7 +57,7 @@ export class ByteReader implements ByteSink {
     return new Promise((resolve, reject) => {
       this.#waiter = { size, resolve, reject };
       this.#serve();
-      if (this.#paused && this.#buffered <= this.#highWaterMark + size) {
+      if (this.#paused && this.#queue.length <= this.#highWaterMark + size) {
         this.#paused = false;
         this.#conn.resume();
       }
@@ -68,39 +67,19 @@ export class ByteReader implements ByteSink {
   #serve(): void {
     const waiter = this.#waiter;
     if (waiter === undefined) return;
-    if (this.#buffered >= waiter.size) {
+    const buffered = this.#queue.length;
+    if (buffered >= waiter.size) {
       this.#waiter = undefined;
-      waiter.resolve(this.#take(waiter.size));
-      if (this.#paused && this.#buffered <= this.#highWaterMark) {
+      waiter.resolve(this.#queue.take(waiter.size));
+      if (this.#paused && this.#queue.length <= this.#highWaterMark) {
         this.#paused = false;
         this.#conn.resume();
       }
     } else if (this.#ended) {
       this.#waiter = undefined;
-      if (this.#buffered > 0) waiter.reject(new UnexpectedEofError(waiter.size, this.#buffered));
+      if (buffered > 0) waiter.reject(new UnexpectedEofError(waiter.size, buffered));
       else if (this.#error !== undefined) waiter.reject(this.#error);
       else waiter.resolve(null);
     }
-  }
-
-  #take(size: number): Uint8Array {
-    this.#buffered -= size;
-    const first = this.#chunks[0]!;
-    if (first.byteLength >= size) {
-      if (first.byteLength === size) this.#chunks.shift();
-      else this.#chunks[0] = first.subarray(size);
-      return first.subarray(0, size);
-    }
-    const out = new Uint8Array(size);
-    let filled = 0;
-    while (filled < size) {
-      const chunk = this.#chunks[0]!;
-      const n = Math.min(chunk.byteLength, size - filled);
-      out.set(chunk.subarray(0, n), filled);
-      filled += n;
-      if (n === chunk.byteLength) this.#chunks.shift();
-      else this.#chunks[0] = chunk.subarray(n);
-    }
-    return out;
   }
 }

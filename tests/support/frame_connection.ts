@@ -29,15 +29,7 @@ export class FrameConnection {
 
   /** Writes `chunks` back to back as one write; waits while the write queue is full. */
   async write(...chunks: Uint8Array[]): Promise<void> {
-    let size = 0;
-    for (const chunk of chunks) size += chunk.byteLength;
-    const bytes = new Uint8Array(size);
-    let offset = 0;
-    for (const chunk of chunks) {
-      bytes.set(chunk, offset);
-      offset += chunk.byteLength;
-    }
-    await this.conn.write(bytes);
+    await this.conn.write(Uint8Array.from(chunks.flatMap((chunk) => Array.from(chunk))));
   }
 
   /** Writes one frame (header and payload). */

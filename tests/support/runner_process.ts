@@ -158,7 +158,7 @@ export function runnerUnavailable(
 }
 
 /**
- * Starts a runner the way APISIX's privileged agent does (PROTOCOL.md §5):
+ * Starts a runner the way APISIX's privileged agent does (docs/PROTOCOL.md §5):
  * an argv array, an environment holding only `APISIX_LISTEN_ADDRESS` and
  * `APISIX_CONF_EXPIRE_TIME` (nginx strips everything else), stdout and stderr
  * merged into one pipe (`2>&1` before exec, like `merge_stderr`) that the

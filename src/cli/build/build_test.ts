@@ -9,7 +9,7 @@ import { renderEntry } from "./entry.ts";
 import { denoPermissionFlags } from "./permissions.ts";
 
 const ROOT = new URL("../../..", import.meta.url).pathname.replace(/\/$/, "");
-const FIXTURE = join(ROOT, "tests", "fixtures", "user_plugins", "my_plugins.ts");
+const FIXTURE = join(ROOT, "tests", "support", "fixtures", "user_plugins", "my_plugins.ts");
 const DENO = join(ROOT, "node_modules", ".bin", "deno");
 
 test("renderEntry() imports each module statically and lists each plugin once", async () => {
@@ -22,7 +22,7 @@ test("renderEntry() imports each module statically and lists each plugin once", 
   assert.match(source, /^import \* as _m0 from "apisix-ts-plugin-runner\/plugins";$/m);
   assert.match(
     source,
-    /^import \* as _m1 from "\.\.\/\.\.\/tests\/fixtures\/user_plugins\/my_plugins\.ts";$/m,
+    /^import \* as _m1 from "\.\.\/\.\.\/tests\/support\/fixtures\/user_plugins\/my_plugins\.ts";$/m,
   );
   assert.match(source, /^ {4}_m0\.bundledPlugins\[0\], \/\/ "say" from the bundled plugins$/m);
   assert.match(source, /^ {4}_m1\.tenantGate, \/\/ "tenant-gate" from my_plugins\.ts$/m);

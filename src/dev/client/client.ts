@@ -19,7 +19,7 @@ import {
 
 const logger = getLogger(["apisix-runner", "apisix"]);
 
-/** Attempts per call, as in APISIX's `communicate()` (PROTOCOL.md §3.5). */
+/** Attempts per call, as in APISIX's `communicate()` (docs/PROTOCOL.md §3.5). */
 export const MAX_CALL_ATTEMPTS = 3;
 
 /** Idle connections APISIX keeps per worker (`setkeepalive(180 s, 32)`). */
@@ -123,7 +123,7 @@ interface CachedToken {
 
 /**
  * Plays APISIX towards a runner, faithfully at the connection level
- * (PROTOCOL.md §3.5, §4):
+ * (docs/PROTOCOL.md §3.5, §4):
  *
  * - a keepalive pool of idle connections (LIFO, at most `maxIdle`; a
  *   connection the runner closed while idle is dropped);

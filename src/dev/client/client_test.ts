@@ -26,7 +26,8 @@ import {
 } from "../../protocol/types.ts";
 import { createMemoryRuntime } from "../../runtime/memory.ts";
 import { createNodeRuntime } from "../../runtime/node.ts";
-import { type Connection, SocketClosedError, type SocketRuntime } from "../../runtime/types.ts";
+import { SocketClosedError } from "../../runtime/errors.ts";
+import type { Connection, SocketRuntime } from "../../runtime/types.ts";
 import { FrameConnection } from "../../../tests/support/frame_connection.ts";
 import { tempSocketPath } from "../../../tests/support/temp_socket.ts";
 import {

@@ -86,7 +86,7 @@ interface Handled {
  * `ext-plugin-pre-req` (rewrite phase) then `ext-plugin-post-req` (access
  * phase) through the runner, proxies to the upstream, and runs
  * `ext-plugin-post-resp` on the upstream response — applying every reply
- * with APISIX's semantics (PROTOCOL.md §3) and answering ExtraInfo questions
+ * with APISIX's semantics (docs/PROTOCOL.md §3) and answering ExtraInfo questions
  * for vars, the request body and the response body. A runner failure gives
  * 503 unless the plugin has `allow_degradation`.
  *
@@ -327,7 +327,7 @@ export class DevGateway {
 }
 
 /**
- * The client response for a Stop action (PROTOCOL.md §3.2): status 0 → 200,
+ * The client response for a Stop action (docs/PROTOCOL.md §3.2): status 0 → 200,
  * headers set-then-append on top of the response headers set so far, body
  * only when non-empty.
  *

@@ -3,7 +3,10 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { bundledPlugins } from "../../../plugins/mod.ts";
-import { gatewayTestPlugins, type Inspected } from "../../../tests/fixtures/gateway_plugins.ts";
+import {
+  gatewayTestPlugins,
+  type Inspected,
+} from "../../../tests/support/fixtures/gateway_plugins.ts";
 import { ApisixClient } from "../client/client.ts";
 import { PluginRegistry } from "../../plugin/registry.ts";
 import type {

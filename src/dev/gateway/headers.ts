@@ -6,7 +6,7 @@ import type { HttpHeader } from "../http/http_types.ts";
 /**
  * Response headers APISIX silently drops from Rewrite `resp_headers` and does
  * not copy from the upstream in post-resp when the runner returns no header
- * (PROTOCOL.md §3.2, §3.4).
+ * (docs/PROTOCOL.md §3.2, §3.4).
  */
 export const IGNORED_RESPONSE_HEADERS: ReadonlySet<string> = new Set([
   "connection",

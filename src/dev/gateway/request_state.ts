@@ -81,7 +81,7 @@ export class RequestState implements VarSource {
   }
 
   /**
-   * HTTPReqCall `path` and `args` (PROTOCOL.md §3.2): `$uri` and the current
+   * HTTPReqCall `path` and `args` (docs/PROTOCOL.md §3.2): `$uri` and the current
    * args, or — once a Rewrite path set `$upstream_uri` — its path part, with
    * a query part in it replacing the args first (as APISIX does).
    */

@@ -69,7 +69,7 @@ export function normalizeUri(rawPath: string): string | undefined {
 /**
  * Escapes a path the way APISIX escapes a Rewrite `path` (and nginx the
  * `$uri` it re-sends): space, `#`, `%`, `?`, bytes 0x00–0x1F and 0x7F–0xFF of
- * the UTF-8 form become `%XX`; everything else is kept (PROTOCOL.md §3.2).
+ * the UTF-8 form become `%XX`; everything else is kept (docs/PROTOCOL.md §3.2).
  *
  * @example
  * ```ts

@@ -2,14 +2,14 @@
 
 import assert from "node:assert/strict";
 import { configure, type LogRecord, reset } from "@logtape/logtape";
-import { ApisixConnection } from "../src/dev/client/mod.ts";
-import { PluginRegistry } from "../src/plugin/registry.ts";
-import type { AnyPlugin } from "../src/plugin/types.ts";
-import type { SocketRuntime } from "../src/runtime/types.ts";
-import { RunnerServer, type RunnerServerOptions } from "../src/server/server.ts";
-import { deferred, reqCall } from "./fixtures/e2e_helpers.ts";
+import { ApisixConnection } from "../../src/dev/client/mod.ts";
+import { PluginRegistry } from "../../src/plugin/registry.ts";
+import type { AnyPlugin } from "../../src/plugin/types.ts";
+import type { SocketRuntime } from "../../src/runtime/types.ts";
+import { RunnerServer, type RunnerServerOptions } from "../../src/server/server.ts";
+import { deferred, reqCall } from "./e2e_helpers.ts";
 
-export { conf, type Deferred, deferred, reqCall } from "./fixtures/e2e_helpers.ts";
+export { conf, type Deferred, deferred, reqCall } from "./e2e_helpers.ts";
 
 /** UTF-8 encoder shared by the hardening tests. */
 export const encoder: TextEncoder = new TextEncoder();

@@ -1,0 +1,120 @@
+// A/B benchmark of two checkouts in one run: each tree's own bench, taking turns, then one table.
+//
+// Usage: deno run -A scripts/bench/ab.ts --old <dir> [--new <dir>] [--rounds 3]
+//          [--runtime deno,bun] [--workload say,forward-vars] [--connections 16] [--duration ms]
+// <dir> is a checkout (e.g. `git worktree add ../ab-old <commit>` with node_modules linked).
+// Absolute figures drift 2-3x between minutes on a shared machine; only rounds of the same
+// run, taken in turns, compare. Each cell gives the median of the rounds and their spread.
+import { spawnSync } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import process from "node:process";
+import { parseArgs } from "node:util";
+
+interface Result {
+  workload: string;
+  connections: number;
+  calls: number;
+  seconds: number;
+  callsPerSecond: number;
+  serverCpu: number;
+}
+
+interface Measurement {
+  server: string;
+  pair: string;
+  kind: "runner" | "ceiling";
+  result: Result;
+}
+
+const { values } = parseArgs({
+  args: process.argv.slice(2),
+  options: {
+    old: { type: "string" },
+    new: { type: "string", default: new URL("../..", import.meta.url).pathname },
+    rounds: { type: "string", default: "3" },
+    runtime: { type: "string", default: "deno,bun" },
+    workload: { type: "string", default: "say,forward-vars" },
+    connections: { type: "string", default: "16" },
+    duration: { type: "string", default: "1000" },
+  },
+});
+if (values.old === undefined) {
+  console.error("--old <dir> is required: a checkout of the commit to compare with");
+  process.exit(2);
+}
+const trees = { old: resolve(values.old), new: resolve(values.new!) };
+const rounds = Number(values.rounds);
+/** rows[tree][runtime/workload] = one entry per round */
+const rows: Record<string, Map<string, { ratio: number; cps: number; cpuUs: number }[]>> = {
+  old: new Map(),
+  new: new Map(),
+};
+
+for (let round = 1; round <= rounds; round++) {
+  // Taking turns, and starting with the other tree every round.
+  const order = round % 2 === 1 ? ["old", "new"] as const : ["new", "old"] as const;
+  for (const tree of order) {
+    const dir = trees[tree];
+    const result = spawnSync(join(dir, "node_modules", ".bin", "deno"), [
+      "run",
+      "-A",
+      "scripts/bench/main.ts",
+      "--runtime",
+      values.runtime!,
+      "--workload",
+      values.workload!,
+      "--connections",
+      values.connections!,
+      "--duration",
+      values.duration!,
+      "--rounds",
+      "1",
+      "--no-write",
+    ], { cwd: dir, stdio: ["ignore", "ignore", "inherit"] });
+    if (result.status !== 0) throw new Error(`bench in ${dir} failed (${result.status})`);
+    const measurements = (JSON.parse(
+      readFileSync(join(dir, "dist", "bench", "results.json"), "utf8"),
+    ) as { measurements: Measurement[] }).measurements;
+    for (const runner of measurements.filter((m) => m.kind === "runner")) {
+      const ceiling = measurements.find((m) =>
+        m.kind === "ceiling" && m.pair === runner.pair &&
+        m.result.workload === runner.result.workload &&
+        m.result.connections === runner.result.connections
+      );
+      const key = `${runner.result.workload} | ${runner.pair} | ${runner.result.connections}`;
+      const list = rows[tree]!.get(key) ?? [];
+      list.push({
+        cps: runner.result.callsPerSecond,
+        ratio: ceiling === undefined
+          ? NaN
+          : runner.result.callsPerSecond / ceiling.result.callsPerSecond,
+        cpuUs: runner.result.serverCpu * runner.result.seconds * 1e6 / runner.result.calls,
+      });
+      rows[tree]!.set(key, list);
+    }
+    console.error(`round ${round}: ${tree} done`);
+  }
+}
+
+console.log(
+  "| workload | runtime | conns | tree | calls/s (median, min–max) | ÷ ceiling (median, min–max) | CPU µs/call (median, min–max) |",
+);
+console.log("| --- | --- | ---: | --- | ---: | ---: | ---: |");
+for (const key of rows.new!.keys()) {
+  for (const tree of ["old", "new"]) {
+    const list = rows[tree]!.get(key) ?? [];
+    const cell = (
+      pick: (r: { ratio: number; cps: number; cpuUs: number }) => number,
+      f: (n: number) => string,
+    ) => {
+      const sorted = list.map(pick).sort((a, b) => a - b);
+      return `${f(sorted[Math.floor(sorted.length / 2)]!)} (${f(sorted[0]!)}–${f(sorted.at(-1)!)})`;
+    };
+    console.log(
+      `| ${key} | ${tree} | ${cell((r) => r.cps, (n) => `${(n / 1000).toFixed(1)}k`)} | ${
+        cell((r) => r.ratio, (n) => `${(n * 100).toFixed(0)}%`)
+      } | ${cell((r) => r.cpuUs, (n) => n.toFixed(2))} |`,
+    );
+  }
+}
