@@ -171,6 +171,21 @@ export function adapterSuite(makeRuntime: () => Promise<SocketRuntime>): void {
     });
   });
 
+  test("end() right behind a write: the peer reads every byte, then the end; end() is idempotent", async () => {
+    await withPair(makeRuntime, async ({ server, clientIn }) => {
+      const reply = pattern(4 * 1024 * 1024, 5);
+      // Not awaited: end() itself waits for the queue, then closes right behind the last byte.
+      server.write(reply)?.catch(() => {});
+      const ended = server.end();
+      assert.equal(server.end(), ended);
+      const got = await withTimeout(clientIn.readExactly(reply.byteLength), "read", 15000);
+      assert.deepEqual(got, reply);
+      assert.equal(await withTimeout(clientIn.readExactly(1), "read at EOF"), null);
+      await withTimeout(ended, "end()");
+      await withTimeout(server.closed, "closed");
+    });
+  });
+
   test("a peer that closes mid-message leaves the sink its partial bytes, then end()", async () => {
     await withPair(makeRuntime, async ({ client, serverIn }) => {
       await send(client, new Uint8Array([1, 2]));

@@ -18,6 +18,7 @@ import { ErrorCode, type HttpReqCallRequest, type TextEntry } from "../src/proto
 import { loadRuntime } from "../src/runtime/detect.ts";
 import { VERSION } from "../src/version.ts";
 import { reqCall } from "./support/e2e_helpers.ts";
+import { assertReloadsUnderLoad } from "./support/reload_under_load.ts";
 import {
   REPO_ROOT,
   runnerUnavailable,
@@ -143,6 +144,14 @@ for (const compiler of ["bun", "deno"] as const) {
   }
 
   describe(`${title} with a user's plugins`, () => {
+    test("20 APISIX reloads with 16 calls always in flight: every call gets its reply", {
+      timeout: 120_000,
+    }, () =>
+      assertReloadsUnderLoad(title, { runtime: "binary", binaryPath: binaryOf(built) }, {
+        reloads: 20,
+        workers: 16,
+      }));
+
     test("the build reports the executable's size and start-to-listening time", () => {
       const result = resultOf(built);
       assert.equal(result.compiler, compiler);
@@ -368,6 +377,7 @@ for (const compiler of ["bun", "deno"] as const) {
           binaryPath: binaryOf(built),
           socketPath: socket.path,
         });
+        assert.match(next.output(), /WRN.*Replacing the stale socket at .*nothing accepts on it/);
         const client = new ApisixClient({ runtime, socketPath: socket.path });
         try {
           const said = actionOf(

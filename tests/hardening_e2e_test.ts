@@ -235,7 +235,7 @@ for (const runtime of RUNTIMES) {
           code: ErrorCode.ServiceUnavailable,
           questions: [],
         });
-        await runner.waitForOutput(/failed \(request .?1.?, plugin .?hx-throw-header.?\)/);
+        await runner.waitForOutput(/Call of request .?1.? failed in plugin .?hx-throw-header/);
 
         const timer = await conn.httpReqCall(reqCall(await token("hx-timer-throw"), { id: 2 }));
         assert.equal(timer.kind, "reply");
@@ -468,7 +468,7 @@ for (const runtime of RUNTIMES) {
         const before = await stat(path);
         const refused = await spawnHardened(runtime, { socketPath: path, waitForSocket: false });
         const exit = await refused.exited;
-        assert.equal(exit.code, 1, refused.output());
+        assert.equal(exit.code, 2, refused.output());
         assert.match(refused.output(), /Cannot start: Cannot listen on .*a regular file is there/);
         assert.equal(await readFile(path, "utf8"), "user data");
         assert.equal((await stat(path)).mtimeMs, before.mtimeMs);

@@ -418,7 +418,7 @@ for (const runtime of RUNTIMES) {
         assert.deepEqual({ code: exit.code, signal: exit.signal }, { code: 0, signal: null });
         assert.ok(exit.ms >= 250 && exit.ms < 1_000, `exit took ${exit.ms} ms`);
         await other.whenClosed;
-        assert.match(runner.output(), /Shutting down: 1 call\(s\) in flight/);
+        assert.match(runner.output(), /Draining: 1 call\(s\) in flight/);
       } finally {
         await runner.dispose();
       }

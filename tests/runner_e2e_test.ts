@@ -7,6 +7,8 @@ import { ApisixConnection, PrepareConfError } from "../src/dev/client/mod.ts";
 import {
   decodeErrorResponse,
   encodeExtraInfoResponse,
+  encodeFrame,
+  encodeHttpReqCallRequest,
   encodePrepareConfRequest,
 } from "../src/protocol/mod.ts";
 import { ErrorCode, FrameType, MAX_PAYLOAD_SIZE, type TextEntry } from "../src/protocol/types.ts";
@@ -18,19 +20,18 @@ import {
   conf,
   decoder,
   encoder,
-  ensureNodeBundle,
   errorCode,
   largestFittingBody,
   lateAnswer,
   reqCall,
   rewriteOf,
+  runnerSkipReason,
   sortedEntries,
   stopOf,
 } from "./support/e2e_helpers.ts";
 import {
   type RunnerProcess,
   type RunnerRuntime,
-  runnerUnavailable,
   spawnRunner,
   tempSocketPath,
 } from "./support/runner_process.ts";
@@ -46,20 +47,8 @@ function connect(runner: RunnerProcess): Promise<ApisixConnection> {
   return ApisixConnection.connect(net, runner.socketPath);
 }
 
-/** Why the runtime cannot run here; for node, builds the bundle first when it is missing. */
-function skipReason(runtime: RunnerRuntime): string | undefined {
-  if (runtime === "node") {
-    try {
-      ensureNodeBundle();
-    } catch (error) {
-      return (error as Error).message;
-    }
-  }
-  return runnerUnavailable(runtime);
-}
-
 for (const runtime of RUNTIMES) {
-  const skip = skipReason(runtime);
+  const skip = runnerSkipReason(runtime);
 
   describe(`runner process on ${runtime}`, { skip }, () => {
     let runner: RunnerProcess;
@@ -419,7 +408,7 @@ for (const runtime of RUNTIMES) {
         await late.asked;
         runner.kill("SIGTERM");
         // The call really is in flight while the runner shuts down.
-        await runner.waitForOutput(/Shutting down: 1 call\(s\) in flight/, 1_000);
+        await runner.waitForOutput(/Draining: 1 call\(s\) in flight/, 1_000);
         late.release();
         const rewrite = rewriteOf(await call);
         assert.deepEqual(rewrite.headers, [{ name: "x-var-route_id", value: "in-flight" }]);
@@ -434,7 +423,7 @@ for (const runtime of RUNTIMES) {
       }
     });
 
-    test("a regular file at the socket path is left alone and the runner exits 1", {
+    test("a regular file at the socket path is left alone and the runner exits 2", {
       timeout: TEST_TIMEOUT_MS,
     }, async () => {
       const socket = await tempSocketPath();
@@ -447,7 +436,7 @@ for (const runtime of RUNTIMES) {
         });
         try {
           const exit = await runner.exited;
-          assert.equal(exit.code, 1, `output:\n${runner.output()}`);
+          assert.equal(exit.code, 2, `output:\n${runner.output()}`);
           assert.match(runner.output(), /Cannot start: .*regular file/);
           assert.equal(readFileSync(socket.path, "utf8"), "not a socket");
         } finally {
@@ -481,6 +470,87 @@ for (const runtime of RUNTIMES) {
         }
       });
     }
+
+    for (
+      const [what, options, line] of [
+        [
+          "a socket path over 107 bytes",
+          { socketPath: `/tmp/${"a".repeat(110)}.sock` },
+          /^Cannot start: Cannot listen on \/tmp\/a+\.sock: the path is 120 bytes long and unix sockets take at most 107 bytes/,
+        ],
+        [
+          "a socket in a missing directory",
+          { socketPath: "/tmp/apisix-ts-no-such-dir/runner.sock" },
+          /^Cannot start: Cannot listen on \/tmp\/apisix-ts-no-such-dir\/runner\.sock: the directory \/tmp\/apisix-ts-no-such-dir does not exist$/,
+        ],
+        [
+          "a log file that cannot be opened",
+          { extraArgs: ["--log-file", "/tmp/apisix-ts-no-such-dir/runner.log"] },
+          /^Cannot open log file \/tmp\/apisix-ts-no-such-dir\/runner\.log: its directory does not exist \(ENOENT\)$/,
+        ],
+      ] as const
+    ) {
+      test(`${what}: exit code 2 and one line naming it, no stack`, {
+        timeout: TEST_TIMEOUT_MS,
+      }, async () => {
+        const runner = await spawnRunner({ runtime, ...options, waitForSocket: false });
+        try {
+          const exit = await runner.exited;
+          assert.equal(exit.code, 2, `output:\n${runner.output()}`);
+          const lines = runner.output().split("\n").filter((text) => text.trim() !== "");
+          assert.equal(lines.length, 1, `expected one line, got:\n${runner.output()}`);
+          assert.match(lines[0]!, line);
+        } finally {
+          await runner.dispose();
+        }
+      });
+    }
+
+    test("10,000 PrepareConfs naming an unknown plugin and 10,000 unknown tokens log under 20 KB", {
+      timeout: 60_000,
+    }, async () => {
+      const runner = await spawnRunner({ runtime });
+      try {
+        const peer = await FrameConnection.connect(net, runner.socketPath);
+        const prepare = encodePrepareConfRequest({
+          conf: [conf("no-such-plugin", {})],
+          key: "route#404#ext-plugin-pre-req#1",
+        });
+        const call = encodeHttpReqCallRequest(reqCall(424242));
+        for (
+          const [type, payload] of [[FrameType.PrepareConf, prepare], [
+            FrameType.HttpReqCall,
+            call,
+          ]] as const
+        ) {
+          const frame = encodeFrame(type, payload);
+          // Pipelined in batches: the runner answers each in order.
+          for (let sent = 0; sent < 10_000; sent += 500) {
+            await peer.write(...Array.from({ length: 500 }, () => frame));
+            for (let i = 0; i < 500; i++) {
+              const reply = await peer.readFrame();
+              assert.equal(reply?.type, FrameType.Error);
+            }
+          }
+        }
+        peer.close();
+        runner.kill("SIGTERM");
+        assert.equal((await runner.exited).code, 0);
+        const output = runner.output();
+        const bytes = encoder.encode(output).length;
+        assert.ok(bytes < 20 * 1024, `${bytes} bytes of log:\n${output.slice(0, 4000)}`);
+        // Each kind once, then counted: the summaries at shutdown account for every repeat.
+        assert.match(
+          output,
+          /PrepareConf route#404#ext-plugin-pre-req#1 refused with BAD_REQUEST: Unknown plugin "no-such-plugin"/,
+        );
+        assert.match(output, /PrepareConf route#404.*\(UnknownPluginError\): repeated 9,999 times/);
+        assert.match(output, /unknown or expired conf token: repeated 9,999 times/);
+        assert.doesNotMatch(output, /^\s+at /m);
+      } finally {
+        await runner.dispose();
+      }
+    });
 
     test("APISIX_CONF_EXPIRE_TIME malformed: exit code 2 and one line naming the variable", {
       timeout: TEST_TIMEOUT_MS,

@@ -20,6 +20,8 @@ export interface PreparedPlugin {
 export interface PrepareConfsOptions {
   /** Skip unknown plugins and invalid confs with a warning (the Go runner's behaviour). */
   readonly skipInvalid: boolean;
+  /** Reports a skipped entry; defaults to a warning in the log. */
+  readonly onSkip?: (error: UnknownPluginError | PluginConfError) => void;
 }
 
 /**
@@ -43,12 +45,13 @@ export function prepareConfs(
   options: PrepareConfsOptions,
 ): PreparedPlugin[] {
   const prepared: PreparedPlugin[] = [];
+  const skipped = options.onSkip ?? _warnSkipped;
   for (const entry of entries) {
     const plugin = registry.get(entry.name);
     if (plugin === undefined) {
       const error = new UnknownPluginError(entry.name);
       if (!options.skipInvalid) throw error;
-      logger.warn("Skipping conf entry: {error}", { pluginName: entry.name, error: error.message });
+      skipped(error);
       continue;
     }
     let conf: unknown;
@@ -58,10 +61,17 @@ export function prepareConfs(
       const detail = cause instanceof Error ? cause.message : String(cause);
       const error = new PluginConfError(entry.name, detail, { cause });
       if (!options.skipInvalid) throw error;
-      logger.warn("Skipping conf entry: {error}", { pluginName: entry.name, error: error.message });
+      skipped(error);
       continue;
     }
     prepared.push({ plugin, conf });
   }
   return prepared;
+}
+
+function _warnSkipped(error: UnknownPluginError | PluginConfError): void {
+  logger.warn("Skipping conf entry: {error}", {
+    pluginName: error.pluginName,
+    error: error.message,
+  });
 }

@@ -44,6 +44,7 @@ export {
   type Action,
   type DecodedTextEntry,
   ErrorCode,
+  errorCodeName,
   type ErrorCodeValue,
   type ErrorResponse,
   type ExtraInfoRequest,

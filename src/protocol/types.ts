@@ -27,6 +27,21 @@ export const ErrorCode = {
 /** One of the values of {@linkcode ErrorCode}. */
 export type ErrorCodeValue = typeof ErrorCode[keyof typeof ErrorCode];
 
+const _ERROR_CODE_NAMES = ["BAD_REQUEST", "SERVICE_UNAVAILABLE", "CONF_TOKEN_NOT_FOUND"];
+
+/**
+ * The name APISIX's Lua client and docs/PROTOCOL.md give an error code.
+ *
+ * @example
+ * ```ts
+ * errorCodeName(0); // "BAD_REQUEST"
+ * errorCodeName(9); // "unknown error code 9"
+ * ```
+ */
+export function errorCodeName(code: number): string {
+  return _ERROR_CODE_NAMES[code] ?? `unknown error code ${code}`;
+}
+
 /** Largest payload a frame can carry: the length field is 24 bits. */
 export const MAX_PAYLOAD_SIZE = 0xFFFFFF;
 

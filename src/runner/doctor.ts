@@ -3,10 +3,10 @@ import { constants } from "node:fs";
 import { access, stat } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
 import type { SocketRuntime } from "../runtime/types.ts";
+import { MAX_SOCKET_PATH_BYTES } from "../server/socket_path.ts";
 import {
   CONF_EXPIRE_TIME_VAR,
   LISTEN_ADDRESS_VAR,
-  MAX_SOCKET_PATH_BYTES,
   parseConfTtlMs,
   parseListenAddress,
 } from "./env.ts";

@@ -10,8 +10,6 @@ export const CONF_EXPIRE_TIME_VAR = "APISIX_CONF_EXPIRE_TIME";
 export const DEFAULT_CONF_EXPIRE_SECONDS = 3600;
 /** Our confs outlive APISIX's tokens by this factor, so APISIX never holds a token we forgot. */
 export const CONF_TTL_FACTOR = 1.2;
-/** Longest unix socket path Linux accepts: `sun_path` holds 108 bytes with the final NUL. */
-export const MAX_SOCKET_PATH_BYTES = 107;
 
 /** Returns the socket path of `APISIX_LISTEN_ADDRESS` (`unix:<path>`); throws ConfigError otherwise. */
 export function parseListenAddress(value: string | undefined): string {

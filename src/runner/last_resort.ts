@@ -2,6 +2,7 @@
 import { getLogger } from "@logtape/logtape";
 import process from "node:process";
 import { detectRuntimeName } from "../runtime/detect.ts";
+import { clipPeerValue, RepeatedLog } from "../server/repeated_log.ts";
 
 const logger = getLogger(["apisix-runner", "runner"]);
 
@@ -17,8 +18,9 @@ interface _WebEvents {
  * nobody listening. Deno, Bun and Node end the process on both by default,
  * which would fail every call in flight on every connection and leave APISIX
  * without a runner for the 3 s it waits before respawning. Each such error is
- * logged at error level (`Uncaught error outside any call ...`) and the runner
- * goes on: the runner's own code handles every failure of a call inside the
+ * logged at error level (`Uncaught error outside any call ...`), once per error
+ * class and then counted (`RepeatedLog`: a plugin timer throwing every
+ * millisecond cannot flood the log), and the runner goes on: the runner's own code handles every failure of a call inside the
  * call, so what arrives here comes from plugin code running outside a call and
  * cannot be attributed to one. Returns a function that removes the handlers.
  *
@@ -34,6 +36,8 @@ interface _WebEvents {
  * ```
  */
 export function installLastResortHandlers(): () => void {
+  const log = new RepeatedLog(logger);
+  const _report = (kind: "exception" | "rejection", error: unknown) => _reportTo(log, kind, error);
   if (detectRuntimeName() === "deno") {
     const global = globalThis as unknown as _WebEvents;
     const onError = (event: Event) => {
@@ -49,6 +53,7 @@ export function installLastResortHandlers(): () => void {
     return () => {
       global.removeEventListener("error", onError);
       global.removeEventListener("unhandledrejection", onRejection);
+      log.flush();
     };
   }
   const onException = (error: unknown) => _report("exception", error);
@@ -58,15 +63,21 @@ export function installLastResortHandlers(): () => void {
   return () => {
     process.off("uncaughtException", onException);
     process.off("unhandledRejection", onRejection);
+    log.flush();
   };
 }
 
-function _report(kind: "exception" | "rejection", error: unknown): void {
+function _reportTo(log: RepeatedLog, kind: "exception" | "rejection", error: unknown): void {
   try {
-    logger.error("Uncaught error outside any call (unhandled {kind}), carrying on: {error}", {
-      kind,
-      error,
-    });
+    log.tick();
+    // One kind per message: a flood of one error is counted, distinct errors each get a line.
+    const what = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+    log.log(
+      `Uncaught errors outside any call (${clipPeerValue(what)})`,
+      "error",
+      "Uncaught error outside any call (unhandled {kind}), carrying on: {error}",
+      { kind, error },
+    );
   } catch {
     // Logging itself failed: nothing else is left to tell.
   }

@@ -1,5 +1,5 @@
 // Configures LogTape for the executable: level, text or JSON lines, stdout or a file.
-import { createWriteStream } from "node:fs";
+import { createWriteStream, openSync } from "node:fs";
 import { inspect } from "node:util";
 import {
   configure,
@@ -10,6 +10,7 @@ import {
   type Sink,
 } from "@logtape/logtape";
 import type { LogLevelName } from "./args.ts";
+import { ConfigError } from "./errors.ts";
 
 /** Options of {@linkcode setupLogging}. */
 export interface LoggingOptions {
@@ -21,6 +22,9 @@ export interface LoggingOptions {
 
 /**
  * Configures the process-wide LogTape sinks; call {@linkcode shutdownLogging} before exiting.
+ * A log file is opened (for appending) before anything is configured.
+ *
+ * @throws {ConfigError} when the log file cannot be opened, naming it and why.
  * Every line is passed through {@linkcode escapeControlCharacters} (text) or
  * {@linkcode escapeJsonLineSeparators} (JSON), so request data in a log line can never
  * start a new line or send terminal escapes.
@@ -107,7 +111,13 @@ function _stdoutSink(format: (record: LogRecord) => string): Sink {
 }
 
 function _fileSink(path: string, format: (record: LogRecord) => string): Sink & AsyncDisposable {
-  const stream = createWriteStream(path, { flags: "a" });
+  let fd: number;
+  try {
+    fd = openSync(path, "a");
+  } catch (error) {
+    throw new ConfigError(`Cannot open log file ${path}: ${_reason(error)}`);
+  }
+  const stream = createWriteStream(path, { fd });
   stream.on("error", (error) => console.error(`Cannot write log file ${path}: ${error.message}`));
   const sink = (record: LogRecord) => {
     stream.write(format(record));
@@ -115,4 +125,12 @@ function _fileSink(path: string, format: (record: LogRecord) => string): Sink & 
   return Object.assign(sink, {
     [Symbol.asyncDispose]: () => new Promise<void>((resolve) => stream.end(resolve)),
   });
+}
+
+function _reason(error: unknown): string {
+  const code = (error as { code?: unknown } | null)?.code;
+  if (code === "ENOENT") return "its directory does not exist (ENOENT)";
+  if (code === "EACCES") return "permission denied (EACCES)";
+  if (code === "EISDIR") return "it is a directory (EISDIR)";
+  return typeof code === "string" ? code : String(error);
 }

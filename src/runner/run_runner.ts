@@ -26,10 +26,11 @@ import { setupLogging, shutdownLogging } from "./logging.ts";
 
 const logger = getLogger(["apisix-runner", "runner"]);
 
-/** Exit code for a bad command line or environment. */
+/**
+ * Exit code when the runner cannot start as configured: a bad command line or
+ * environment, a socket path it cannot listen on, a log file it cannot open.
+ */
 export const EXIT_USAGE = 2;
-/** Exit code when the runner cannot start (socket path taken, listen failed). */
-export const EXIT_START_FAILED = 1;
 
 /** Options of {@linkcode runRunner}. */
 export interface RunRunnerOptions {
@@ -49,9 +50,10 @@ export interface RunRunnerOptions {
 /**
  * Runs the plugin runner executable: `run` (the default, what APISIX's
  * `ext-plugin.cmd` starts), `doctor`, `version` or `help`. Never returns: the
- * process exits 0 after a graceful shutdown on SIGTERM or SIGINT, 2 on a bad
- * command line or environment, 1 when it cannot listen (and `doctor` exits 1
- * when it found a problem).
+ * process exits 0 after a graceful shutdown on SIGTERM or SIGINT, and 2 with
+ * one line on stderr when it cannot start: a bad command line or environment,
+ * a socket path it cannot listen on, a log file it cannot open (`doctor` exits
+ * 1 when it found a problem).
  *
  * @example Your own runner executable with your plugins compiled in
  * ```ts
@@ -119,7 +121,11 @@ async function serve(
   } catch (error) {
     return _fail((error as Error).message, EXIT_USAGE, runtime);
   }
-  await setupLogging({ level: args.logLevel, format: args.logFormat, file: args.logFile });
+  try {
+    await setupLogging({ level: args.logLevel, format: args.logFormat, file: args.logFile });
+  } catch (error) {
+    return _fail((error as Error).message, EXIT_USAGE, runtime);
+  }
   installLastResortHandlers();
   const server = new RunnerServer({
     runtime,
@@ -135,9 +141,12 @@ async function serve(
   try {
     await started;
   } catch (error) {
-    logger.fatal("Cannot start: {error}", { error });
+    // One line, no stack (it names the user's path); the stack is for debugging the runner.
+    const message = error instanceof Error ? error.message : String(error);
+    if (args.logFile !== undefined) logger.fatal("Cannot start: {message}", { message });
+    logger.debug("Start failure: {error}", { error });
     await shutdownLogging();
-    return _fail(`Cannot start: ${(error as Error).message}`, EXIT_START_FAILED, runtime);
+    return _fail(`Cannot start: ${message}`, EXIT_USAGE, runtime);
   }
   logger.info("Serving plugins {plugins} on {runtime}", {
     plugins: registry.names().join(", "),

@@ -179,6 +179,7 @@ export function createBunRuntime(options: RuntimeOptions = {}): SocketRuntime {
       const queue = new AcceptQueue();
       const listener = await listenStaged(path, {
         mode: listenOptions.mode,
+        replace: listenOptions.replace ?? false,
         ops: NODE_STAGING_OPS,
         bind: (bindPath) =>
           _bun().listen({

@@ -77,6 +77,13 @@ class DenoConnection extends QueuedConnection {
     resume?.();
   }
 
+  protected override finishWriting(): Promise<void> {
+    // The FIN once Deno took the last byte (a shutdown while a write op is pending cuts it
+    // short): for a write the socket took at once, its op settles within this turn's
+    // microtasks, so the FIN still leaves before the event loop reads anything else.
+    return this.flushed().then(() => this.#conn.closeWrite().catch(() => {}));
+  }
+
   close(): void {
     if (!this.shutdown()) return;
     this.resume();
@@ -129,6 +136,7 @@ const _STAGING_OPS: StagingFileOps = {
   mkdir: (path, mode) => Deno.mkdir(path, { mode }),
   chmod: (path, mode) => Deno.chmod(path, mode),
   link: (existing, target) => Deno.link(existing, target),
+  rename: (existing, target) => Deno.rename(existing, target),
   unlink: (path) => Deno.remove(path).catch(_ignoreNotFound),
   rmdir: (path) => Deno.remove(path).catch(_ignoreNotFound),
 };
@@ -155,6 +163,7 @@ export function createDenoRuntime(options: RuntimeOptions = {}): SocketRuntime {
     async listenUnix(path: string, listenOptions: ListenOptions): Promise<Listener> {
       const listener = await listenStaged(path, {
         mode: listenOptions.mode,
+        replace: listenOptions.replace ?? false,
         ops: _STAGING_OPS,
         bind: (bindPath) => Deno.listen({ transport: "unix", path: bindPath }),
         unbind: (bound) => bound.close(),

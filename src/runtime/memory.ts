@@ -138,7 +138,12 @@ export function createMemoryRuntime(
     },
     environment,
     listenUnix(path: string, listenOptions: ListenOptions): Promise<Listener> {
-      if (files.has(path)) return Promise.reject(new MemorySystemError("EADDRINUSE", path));
+      const existing = files.get(path)?.info;
+      const replaceable = existing !== undefined && listenOptions.replace === true &&
+        (existing.isSocket || existing.isSymlink);
+      if (existing !== undefined && !replaceable) {
+        return Promise.reject(new MemorySystemError("EADDRINUSE", path));
+      }
       const listener = new MemoryListener();
       files.set(path, {
         info: _info({ isSocket: true, mode: listenOptions.mode & 0o7777 }),

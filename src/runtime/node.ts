@@ -1,6 +1,6 @@
 // SocketRuntime over node:net, node:fs and node:process; runs on Node 20, Deno and Bun.
 
-import { chmod, link, lstat, mkdir, rmdir, unlink } from "node:fs/promises";
+import { chmod, link, lstat, mkdir, rename, rmdir, unlink } from "node:fs/promises";
 import net from "node:net";
 import process from "node:process";
 import { AcceptQueue, queueListener } from "./accept_queue.ts";
@@ -68,6 +68,19 @@ class NodeConnection extends QueuedConnection {
     if (!this.shutdown()) return;
     this.#socket.destroy();
   }
+
+  protected override finishWriting(): Promise<void> | undefined {
+    const socket = this.#socket;
+    // libuv wrote every byte already: close() (a full close) may follow them at once.
+    if (this.isFlushed && socket.writableLength === 0) return undefined;
+    // node:net still holds bytes: its end() sends them, then the FIN.
+    return this.flushed().then(() =>
+      new Promise<void>((resolve) => {
+        socket.end(() => resolve());
+        this.closed.then(resolve);
+      })
+    );
+  }
 }
 
 function _isNotFound(error: unknown): boolean {
@@ -83,6 +96,7 @@ export const NODE_STAGING_OPS: StagingFileOps = {
   mkdir: (path, mode) => mkdir(path, { mode }).then(() => {}),
   chmod: (path, mode) => chmod(path, mode),
   link: (existing, target) => link(existing, target),
+  rename: (existing, target) => rename(existing, target),
   unlink: (path) => unlink(path).catch(_ignoreNotFound),
   rmdir: (path) => rmdir(path).catch(_ignoreNotFound),
 };
@@ -110,6 +124,7 @@ export function createNodeRuntime(options: RuntimeOptions = {}): SocketRuntime {
       });
       await listenStaged(path, {
         mode: listenOptions.mode,
+        replace: listenOptions.replace ?? false,
         ops: NODE_STAGING_OPS,
         bind: (bindPath) =>
           new Promise<void>((resolve, reject) => {

@@ -18,6 +18,7 @@ export abstract class QueuedConnection implements Connection {
   protected readonly slot: SinkSlot = new SinkSlot();
   #queue: WriteQueue;
   #isClosed = false;
+  #ending: Promise<void> | undefined;
   #resolveClosed!: () => void;
 
   /** Writes go through `send`; writers wait past `highWaterMark` queued bytes. */
@@ -41,6 +42,50 @@ export abstract class QueuedConnection implements Connection {
   /** Queues `bytes` for the socket (see `Connection.write`). */
   write(bytes: Uint8Array): Promise<void> | undefined {
     return this.#queue.write(bytes);
+  }
+
+  /**
+   * Sends what is queued, then closes (see `Connection.end`). When the queue holds
+   * nothing, the adapter's {@linkcode QueuedConnection.finishWriting} and the close
+   * run before this returns, so the close follows the last byte at once. Idempotent.
+   */
+  end(): Promise<void> {
+    this.#ending ??= this.#end();
+    return this.#ending;
+  }
+
+  #end(): Promise<void> {
+    if (this.#isClosed) return this.closed;
+    const queue = this.#queue;
+    if (!queue.isHandedOver) return queue.handedOver().then(() => this.#end());
+    const finishing = this.finishWriting();
+    if (finishing === undefined) {
+      this.close();
+      return this.closed;
+    }
+    return finishing.then(() => {
+      this.close();
+      return this.closed;
+    });
+  }
+
+  /**
+   * Called by `end()` once every byte was handed to the socket: sends the end of
+   * stream right behind them, at once when it can (then returns `undefined`), and
+   * resolves once the socket took every byte. The default waits for the queue.
+   */
+  protected finishWriting(): Promise<void> | undefined {
+    return this.#queue.isFlushed ? undefined : this.#queue.flushed();
+  }
+
+  /** Whether the socket took every queued byte. */
+  protected get isFlushed(): boolean {
+    return this.#queue.isFlushed;
+  }
+
+  /** Resolves once the socket took every queued byte (or the queue closed). */
+  protected flushed(): Promise<void> {
+    return this.#queue.flushed();
   }
 
   /** The socket can take bytes again. */

@@ -8,6 +8,8 @@ export interface StagingFileOps {
   chmod(path: string, mode: number): Promise<void>;
   /** Hard-links `existing` as `target`; rejects when anything exists at `target` (never follows it). */
   link(existing: string, target: string): Promise<void>;
+  /** Renames `existing` to `target`, atomically replacing a file (not a directory) there. */
+  rename(existing: string, target: string): Promise<void>;
   /** Removes a file (not following a symlink); a missing one is not an error. */
   unlink(path: string): Promise<void>;
   /** Removes an empty directory; a missing one is not an error. */
@@ -18,6 +20,8 @@ export interface StagingFileOps {
 export interface StagedListenOptions<T> {
   /** File mode of the socket, e.g. `0o766`. */
   mode: number;
+  /** Replace what is at the path (a socket or symlink the caller checked) instead of requiring it free. */
+  replace: boolean;
   /** The runtime's file operations. */
   ops: StagingFileOps;
   /** Creates the listening socket at `bindPath`. */
@@ -40,7 +44,9 @@ const STAGED_NAME = "s";
  * applies `mode` (a chmod on `path` itself would follow a symlink planted
  * between listen and chmod). The finished socket is then hard-linked to `path`,
  * which fails rather than replaces when anything is there, and the staging
- * name and directory are removed. Every runtime unlinks a unix listener's bind
+ * name and directory are removed. With `replace`, the socket is renamed over
+ * what is there instead: a peer connecting meanwhile (APISIX on reload) finds
+ * the old socket or the new one, never an empty path. Every runtime unlinks a unix listener's bind
  * path by name when it closes (checked on Deno 2.9, Bun 1.4, Node 20); that
  * unlink now hits the vanished staging name, never `path`, which on APISIX
  * reload may already hold the socket of the next runner.
@@ -52,6 +58,7 @@ const STAGED_NAME = "s";
  * ```ts
  * const listener = await listenStaged("/run/runner.sock", {
  *   mode: 0o766,
+ *   replace: false,
  *   ops,
  *   bind: (bindPath) => Deno.listen({ transport: "unix", path: bindPath }),
  *   unbind: (listener) => listener.close(),
@@ -70,7 +77,8 @@ export async function listenStaged<T>(path: string, options: StagedListenOptions
   try {
     handle = await options.bind(staged);
     await ops.chmod(staged, mode);
-    await ops.link(staged, path);
+    if (options.replace) await ops.rename(staged, path);
+    else await ops.link(staged, path);
     return handle;
   } catch (error) {
     if (handle !== undefined) options.unbind(handle);
@@ -83,6 +91,7 @@ export async function listenStaged<T>(path: string, options: StagedListenOptions
 }
 
 async function _bindInPlace<T>(path: string, options: StagedListenOptions<T>): Promise<T> {
+  if (options.replace) await options.ops.unlink(path);
   const handle = await options.bind(path);
   try {
     await options.ops.chmod(path, options.mode);

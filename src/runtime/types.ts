@@ -33,8 +33,14 @@ export interface Connection {
    * @throws {SocketClosedError} (`errors.ts`) when the connection is closed.
    */
   write(bytes: Uint8Array): Promise<void> | undefined;
-  /** Closes both directions; the sink gets `end()`. Idempotent. */
+  /** Closes both directions at once; queued bytes are dropped, the sink gets `end()`. Idempotent. */
   close(): void;
+  /**
+   * Sends every byte written so far, then closes: the close reaches the peer right
+   * behind the last byte. Resolves once closed. A peer that stops reading holds it
+   * until {@linkcode Connection.close}.
+   */
+  end(): Promise<void>;
   /** Resolves once the connection is closed, by either side. Never rejects. */
   readonly closed: Promise<void>;
 }
@@ -43,6 +49,12 @@ export interface Connection {
 export interface ListenOptions {
   /** File mode applied to the socket file after it was created, e.g. `0o766`. */
   mode: number;
+  /**
+   * Atomically replace the socket or symlink at the path (a rename over it: a
+   * connecting peer finds either the old socket or the new one, never nothing).
+   * Without it the path must be free.
+   */
+  replace?: boolean;
 }
 
 /** A listening unix socket. */
@@ -78,10 +90,11 @@ export interface SocketRuntime {
   /** `"deno"`, `"bun"` or `"node"` (`"memory"` for the in-memory test runtime). */
   readonly name: string;
   /**
-   * Listens on a unix socket path (the file must not exist) with `options.mode`.
-   * The socket is bound and given its mode inside a fresh private directory, then
-   * hard-linked to `path`: nothing else can be chmod'ed through a planted symlink,
-   * and the runtime's own unlink-on-close hits the private name, never `path`.
+   * Listens on a unix socket path with `options.mode`; the path must be free unless
+   * `options.replace`. The socket is bound and given its mode inside a fresh private
+   * directory, then hard-linked (or, to replace, renamed) to `path`: nothing else can
+   * be chmod'ed through a planted symlink, and the runtime's own unlink-on-close hits
+   * the private name, never `path`.
    */
   listenUnix(path: string, options: ListenOptions): Promise<Listener>;
   /** Connects to a unix socket path (used by the APISIX-playing client and the dev gateway). */

@@ -41,6 +41,8 @@ export class WriteQueue {
   #closed = false;
   #error: unknown = undefined;
   #waiters: { resolve: () => void; reject: (error: unknown) => void }[] = [];
+  /** Callers of flushed() (`handed` false) or handedOver() (`handed` true). */
+  #settleWaiters: { handed: boolean; resolve: () => void }[] = [];
 
   /** Writes through `send`; asks writers to wait past `highWaterMark` queued bytes. */
   constructor(send: SendBytes, highWaterMark: number = DEFAULT_WRITE_HIGH_WATER_MARK) {
@@ -66,12 +68,34 @@ export class WriteQueue {
     if (bytes.byteLength === 0) return undefined;
     this.#queued += bytes.byteLength;
     this.#chunks.push(bytes);
-    if (!this.#blocked) {
-      this.#flush();
-      if (this.#closed) throw this.#error;
-    }
+    // Only a send that failed at once throws here: a peer may take the bytes and close in the
+    // same turn (the memory runtime's peer answers synchronously), which is no failure of this write.
+    if (!this.#blocked && this.#flush()) throw this.#error;
     if (this.#queued <= this.#highWaterMark) return undefined;
     return new Promise((resolve, reject) => this.#waiters.push({ resolve, reject }));
+  }
+
+  /** Whether the socket took every queued byte (nothing waits, no send in flight). */
+  get isFlushed(): boolean {
+    return this.#isSettled(false);
+  }
+
+  /** Whether no byte waits in the queue (a send may be in flight). */
+  get isHandedOver(): boolean {
+    return this.#isSettled(true);
+  }
+
+  /** Resolves once every queued byte was taken by the socket, or the queue closed. */
+  flushed(): Promise<void> {
+    return this.#whenSettled(false);
+  }
+
+  /**
+   * Resolves once no bytes wait in the queue: all were handed to the socket, though
+   * a send may still be in flight (Deno's write op, which the runtime finishes in order).
+   */
+  handedOver(): Promise<void> {
+    return this.#whenSettled(true);
   }
 
   /** The socket can take bytes again (Bun's `drain`): sends what is queued. */
@@ -94,9 +118,11 @@ export class WriteQueue {
     const waiters = this.#waiters;
     this.#waiters = [];
     for (const waiter of waiters) waiter.reject(error);
+    this.#wakeSettled();
   }
 
-  #flush(): void {
+  /** Sends what it can; returns whether a send threw (the queue is then closed with that error). */
+  #flush(): boolean {
     const chunks = this.#chunks;
     while (chunks.length > 0 && !this.#blocked && !this.#closed) {
       const bytes = chunks.length === 1 ? chunks.pop()! : this.#coalesced();
@@ -105,7 +131,7 @@ export class WriteQueue {
         sent = this.#send(bytes);
       } catch (error) {
         this.close(error);
-        return;
+        return true;
       }
       if (typeof sent === "number") {
         // A socket that took part of the bytes at once takes more only after `drain()`.
@@ -122,6 +148,7 @@ export class WriteQueue {
       }
     }
     this.#wakeWriters();
+    return false;
   }
 
   /**
@@ -157,7 +184,27 @@ export class WriteQueue {
     return bytes;
   }
 
+  #isSettled(handed: boolean): boolean {
+    if (this.#closed) return true;
+    return handed ? this.#chunks.length === 0 : this.#queued === 0 && !this.#blocked;
+  }
+
+  #whenSettled(handed: boolean): Promise<void> {
+    if (this.#isSettled(handed)) return Promise.resolve();
+    return new Promise((resolve) => this.#settleWaiters.push({ handed, resolve }));
+  }
+
+  #wakeSettled(): void {
+    const waiters = this.#settleWaiters;
+    this.#settleWaiters = [];
+    for (const waiter of waiters) {
+      if (this.#isSettled(waiter.handed)) waiter.resolve();
+      else this.#settleWaiters.push(waiter);
+    }
+  }
+
   #wakeWriters(): void {
+    if (this.#settleWaiters.length !== 0) this.#wakeSettled();
     if (this.#queued > this.#highWaterMark || this.#waiters.length === 0) return;
     const waiters = this.#waiters;
     this.#waiters = [];

@@ -15,8 +15,10 @@
 //     ExtraInfo frame goes out and the reader's `next()` takes the answer, while later frames
 //     wait. Such a call gets a deadline, watched by the server's timer.
 //  5. The reply is encoded by the server's FrameEncoder (protocol/encoder.ts) and queued on
-//     the connection; a failure becomes an error frame or a close (failure_policy.ts).
-import { getLogger } from "@logtape/logtape";
+//     the connection; a failure becomes an error frame or a close (failure_policy.ts), and
+//     one line per kind of failure in the log (failure_log.ts).
+//  6. Once the server drains (SIGTERM), a frame is still served, and the connection ends
+//     right behind its reply: APISIX sees the close before it pools the connection again.
 import type { ConfCache } from "../conf/conf_cache.ts";
 import {
   decodeExtraInfoResponse,
@@ -50,9 +52,9 @@ import {
   UnexpectedFrameTypeError,
   UnknownFrameTypeError,
 } from "./errors.ts";
+import { logConnectionClosed, logFrameFailure } from "./failure_log.ts";
 import { disconnectOf, failureResponse } from "./failure_policy.ts";
-
-const logger = getLogger(["apisix-runner", "server"]);
+import { clipPeerValue, type RepeatedLog } from "./repeated_log.ts";
 
 /** What every connection of one runner shares. */
 export interface ConnectionContext {
@@ -66,7 +68,9 @@ export interface ConnectionContext {
   readonly callTimeoutMs: number;
   /** Bytes a connection buffers beyond the frame it reads before it stops reading. */
   readonly readHighWaterMark?: number | undefined;
-  /** True once shutdown began: finish the current call, then close. */
+  /** Where failures a peer can repeat at will are logged, bounded. */
+  readonly log: RepeatedLog;
+  /** True once the server drains: each connection ends right behind its next reply. */
   readonly stopping: boolean;
 }
 
@@ -84,6 +88,8 @@ export class ServedConnection implements ExtraInfoChannel {
   readonly conn: Connection;
   /** Whether a frame is being handled. */
   busy = false;
+  /** When the connection was accepted (ms on the monotonic `performance.now()` clock). */
+  readonly openedAt: number = performance.now();
   /** When the current call must be finished (ms on the monotonic `performance.now()` clock); 0 when idle. */
   deadlineAt = 0;
   #context: ConnectionContext;
@@ -91,6 +97,8 @@ export class ServedConnection implements ExtraInfoChannel {
   #call: Call | undefined;
   /** The `id` of the call being handled, for log lines. */
   #requestId = 0;
+  /** The key of the PrepareConf being handled, for log lines. */
+  #confKey: string | undefined;
   /** An ExtraInfo question is waiting for its answer. */
   #asking = false;
   /** An ExtraInfo exchange of the current call failed: the stream is out of sync. */
@@ -109,20 +117,26 @@ export class ServedConnection implements ExtraInfoChannel {
     conn.closed.then(() => this.#call?.abort(new ApisixDisconnectedError("during the call")));
   }
 
+  /** Whether no frame is being handled and none has begun to arrive. */
+  get idle(): boolean {
+    return !this.busy && this.#reader.buffered === 0;
+  }
+
   /**
-   * Reads and answers frames until the peer closes, the stream breaks, or
-   * shutdown begins. Never rejects: failures close only this connection.
+   * Reads and answers frames until the peer closes, the stream breaks, or the
+   * reply of a frame served while draining went out. Never rejects: failures
+   * close only this connection.
    */
   async serve(): Promise<void> {
     try {
-      if (!this.#context.stopping) {
-        await this.#reader.serve(
-          (type, payload) => this.#serveFrame(type, payload),
-          (frame) => this.conn.write(frame),
-        );
-      }
+      await this.#reader.serve(
+        (type, payload) => this.#serveFrame(type, payload),
+        (frame) => this.conn.write(frame),
+      );
+      // Ends behind the last reply, which may still be queued.
+      await this.conn.end();
     } catch (error) {
-      logger.warn("Closing connection after a read failure: {error}", { error });
+      logConnectionClosed(this.#context.log, error, "warning");
     } finally {
       this.busy = false;
       this.conn.close();
@@ -158,8 +172,6 @@ export class ServedConnection implements ExtraInfoChannel {
   }
 
   #serveFrame(type: number, payload: Uint8Array): _Reply {
-    // Once shutdown began, frames that were not yet being handled are not served.
-    if (this.#context.stopping) return null;
     this.busy = true;
     let reply: Uint8Array | Promise<Uint8Array>;
     try {
@@ -185,13 +197,9 @@ export class ServedConnection implements ExtraInfoChannel {
           throw new UnknownFrameTypeError(type);
       }
     } catch (error) {
-      this.busy = false;
-      return this.#failureReply(type, error);
+      return this.#afterWait(this.#failureReply(type, error));
     }
-    if (!(reply instanceof Promise)) {
-      this.busy = false;
-      return reply;
-    }
+    if (!(reply instanceof Promise)) return this.#afterWait(reply);
     return reply.then(
       (frame) => this.#afterWait(frame),
       (error) => this.#afterWait(this.#failureReply(type, error)),
@@ -201,11 +209,17 @@ export class ServedConnection implements ExtraInfoChannel {
   #prepareConf(payload: Uint8Array): Uint8Array {
     const { confs, registry, skipInvalidConf, encoder } = this.#context;
     const request = decodePrepareConfRequest(payload);
+    this.#confKey = request.key;
     // An empty key is no key: confs without one must never share a token.
     const token = confs.put(
       request.key === "" ? undefined : request.key,
-      () => prepareConfs(registry, request.conf ?? [], { skipInvalid: skipInvalidConf }),
+      () =>
+        prepareConfs(registry, request.conf ?? [], {
+          skipInvalid: skipInvalidConf,
+          onSkip: this.#logSkipped,
+        }),
     );
+    this.#confKey = undefined;
     return encoder.prepareConfResponse(token);
   }
 
@@ -268,43 +282,42 @@ export class ServedConnection implements ExtraInfoChannel {
     return outOfSync;
   }
 
-  /** Ends a call that had to wait; shutdown may have begun meanwhile. */
+  /** Ends a frame: its reply goes out; while draining (maybe begun meanwhile), the connection ends behind it. */
   #afterWait(frame: Uint8Array | null): _Reply {
     if (frame === null || !this.#context.stopping) {
       this.busy = false;
       return frame;
     }
-    // Shutdown began during the call: the reply still goes out, then the connection closes.
-    return Promise.resolve(this.conn.write(frame)).then(() => {
-      this.busy = false;
-      return null;
-    });
+    // Draining: the reply, and in this same turn the end of the connection right behind it,
+    // so APISIX sees both before it pools the connection. Still busy until the end is done,
+    // so the drain never closes it with the reply queued.
+    // A write past the high-water mark is waited for by end(); its promise has nothing to add.
+    this.conn.write(frame)?.catch(() => {});
+    return this.conn.end().then(() => null);
   }
 
   /** The error frame for a failed frame, or `null` when the connection must be closed. */
   #failureReply(type: number, error: unknown): Uint8Array | null {
     const requestId = this.#requestId;
+    const confKey = this.#confKey;
+    this.#confKey = undefined;
     const outOfSync = this.#endCall(disconnectOf(error) ?? error);
     const failure = failureResponse(error);
     if (failure.kind === "close" || outOfSync || disconnectOf(error) !== undefined) {
-      logger.warn("Closing connection: {error}", { error, frameType: type });
+      logConnectionClosed(this.#context.log, error, "warning");
       return null;
     }
-    _logCallFailure(error, type, requestId);
+    logFrameFailure(this.#context.log, error, failure, { type, requestId, confKey });
     return this.#context.encoder.errorResponse(failure.code);
   }
-}
 
-function _logCallFailure(error: unknown, frameType: number, requestId: number): void {
-  if (error instanceof ConfTokenNotFoundError) {
-    logger.info("{message}", { message: error.message, token: error.token });
-    return;
-  }
-  const plugin = (error as { pluginName?: unknown }).pluginName;
-  logger.error("Frame of type {frameType} failed (request {requestId}, plugin {plugin}): {error}", {
-    error,
-    frameType,
-    plugin,
-    requestId,
-  });
+  #logSkipped = (error: Error): void => {
+    const plugin = clipPeerValue(String((error as { pluginName?: unknown }).pluginName ?? "-"));
+    this.#context.log.log(
+      `Conf entries skipped (${error.name}, plugin ${plugin})`,
+      "warning",
+      "Skipping conf entry: {reason}",
+      { reason: clipPeerValue(error.message), plugin },
+    );
+  };
 }

@@ -1,4 +1,4 @@
-// Error classes raised by the server while handling frames.
+// Error classes raised by the server: while handling frames, and before listening.
 
 /** A call named a conf token the cache does not hold (unknown, or expired by TTL). */
 export class ConfTokenNotFoundError extends Error {
@@ -79,5 +79,64 @@ export class SocketPathOccupiedError extends Error {
     );
     this.name = "SocketPathOccupiedError";
     this.path = path;
+  }
+}
+
+/** The socket path does not fit a unix socket address. */
+export class SocketPathTooLongError extends Error {
+  /** The path given. */
+  readonly path: string;
+  /** Creates the error for `path`, `bytes` long where at most `limit` fit. */
+  constructor(path: string, bytes: number, limit: number) {
+    super(
+      `Cannot listen on ${path}: the path is ${bytes} bytes long and unix sockets take at most ${limit} bytes; use a shorter path`,
+    );
+    this.name = "SocketPathTooLongError";
+    this.path = path;
+  }
+}
+
+/** The directory of the socket path does not exist. */
+export class SocketDirectoryMissingError extends Error {
+  /** The path given. */
+  readonly path: string;
+  /** Creates the error for `path`, whose directory `dir` is missing. */
+  constructor(path: string, dir: string) {
+    super(`Cannot listen on ${path}: the directory ${dir} does not exist`);
+    this.name = "SocketDirectoryMissingError";
+    this.path = path;
+  }
+}
+
+/** Listening on the socket path failed (permissions, a race with another process). */
+export class SocketListenError extends Error {
+  /** The path given. */
+  readonly path: string;
+  /** Creates the error for `path`; `cause` is the runtime's error. */
+  constructor(path: string, cause: unknown) {
+    const code = (cause as { code?: unknown } | null)?.code;
+    const reason = typeof code === "string" ? code : cause instanceof Error ? cause.name : "";
+    super(`Cannot listen on ${path}: ${_describe(reason, cause)}`, { cause });
+    this.name = "SocketListenError";
+    this.path = path;
+  }
+}
+
+// A runtime error message names the internal staging path; the code alone says what went wrong.
+function _describe(code: string, cause: unknown): string {
+  switch (code) {
+    case "EACCES":
+    case "PermissionDenied":
+      return "permission denied (EACCES): the runner's user cannot create files in that directory";
+    case "EADDRINUSE":
+    case "AddrInUse":
+    case "EEXIST":
+    case "AlreadyExists":
+      return "another process created a file there meanwhile";
+    case "ENOENT":
+    case "NotFound":
+      return "the directory disappeared meanwhile";
+    default:
+      return code !== "" ? code : String(cause);
   }
 }

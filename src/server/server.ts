@@ -6,7 +6,8 @@ import type { PreparedPlugin } from "../plugin/prepare.ts";
 import type { PluginRegistry } from "../plugin/registry.ts";
 import type { Listener, PathInfo, SocketRuntime } from "../runtime/types.ts";
 import { type ConnectionContext, ServedConnection } from "./connection.ts";
-import { prepareSocketPath } from "./socket_path.ts";
+import { RepeatedLog } from "./repeated_log.ts";
+import { listenFailure, prepareSocketPath } from "./socket_path.ts";
 
 const logger = getLogger(["apisix-runner", "server"]);
 
@@ -16,6 +17,12 @@ export const DEFAULT_CALL_TIMEOUT_MS = 55_000;
 export const DEFAULT_SHUTDOWN_GRACE_MS = 800;
 /** Mode of the socket file: nginx workers often run as another user than the runner. */
 export const DEFAULT_SOCKET_MODE = 0o766;
+/**
+ * While draining, a connection that stayed idle this long is closed (100 ms). APISIX's
+ * pool hands out the most recently pooled connection first, so one left idle under load
+ * sits at the bottom and is the least likely to be taken at the moment it closes.
+ */
+export const DRAIN_IDLE_CLOSE_MS = 100;
 
 /** Options of {@linkcode RunnerServer}. */
 export interface RunnerServerOptions {
@@ -39,6 +46,8 @@ export interface RunnerServerOptions {
   firstToken?: number;
   /** Bytes a connection buffers beyond the frame it reads before it stops reading (default 1 MiB). */
   readHighWaterMark?: number;
+  /** Summary window of repeated failure logs in ms (tests); see `repeated_log.ts`. */
+  logSummaryIntervalMs?: number;
 }
 
 /**
@@ -71,6 +80,7 @@ export class RunnerServer {
       skipInvalidConf: options.skipInvalidConf ?? false,
       callTimeoutMs: options.callTimeoutMs ?? DEFAULT_CALL_TIMEOUT_MS,
       readHighWaterMark: options.readHighWaterMark,
+      log: new RepeatedLog(logger, { intervalMs: options.logSummaryIntervalMs }),
       stopping: false,
     };
   }
@@ -85,28 +95,48 @@ export class RunnerServer {
     return this.#context.confs.size;
   }
 
-  /** Removes a stale socket file, listens, and starts accepting connections. */
+  /**
+   * Checks the socket path, listens (taking over from a runner still serving the
+   * path, or replacing a stale socket), and starts accepting connections.
+   *
+   * @throws {SocketPathTooLongError | SocketDirectoryMissingError | SocketPathOccupiedError | SocketListenError}
+   *   each naming the path, never the private staging directory.
+   */
   async start(): Promise<void> {
     const { runtime, socketPath } = this.#options;
-    await prepareSocketPath(runtime, socketPath);
-    this.#listener = await runtime.listenUnix(socketPath, {
-      mode: this.#options.socketMode ?? DEFAULT_SOCKET_MODE,
-    });
+    const state = await prepareSocketPath(runtime, socketPath);
+    try {
+      this.#listener = await runtime.listenUnix(socketPath, {
+        mode: this.#options.socketMode ?? DEFAULT_SOCKET_MODE,
+        replace: state !== "free",
+      });
+    } catch (error) {
+      throw await listenFailure(runtime, socketPath, error);
+    }
     const created = await runtime.lstat(socketPath);
     if (created?.isSocket) this.#socketFile = { dev: created.dev, ino: created.ino };
     this.#acceptLoop = this.#accept(this.#listener);
     const timeoutMs = this.#context.callTimeoutMs;
     this.#deadlineTimer = setInterval(
-      () => this.#expireCalls(),
+      () => {
+        this.#expireCalls();
+        this.#context.log.tick();
+      },
       Math.max(10, Math.min(250, Math.floor(timeoutMs / 4))),
     );
     logger.info("Listening on unix:{socketPath}", { socketPath, runtime: runtime.name });
   }
 
   /**
-   * Removes the socket file if it is still the one this server created, stops
-   * accepting, closes idle connections, lets in-flight calls finish for up to
-   * `graceMs`, then closes the rest. Idempotent.
+   * Drains and stops, within `graceMs`. Removes the socket file if it is still
+   * the one this server created (on an APISIX reload the next runner already
+   * replaced it). Every connection goes on serving, but ends right behind its
+   * next reply, so APISIX drops it instead of pooling it. For
+   * {@linkcode DRAIN_IDLE_CLOSE_MS} the listener still accepts (what APISIX
+   * connected before the path changed hands is served too); then it closes,
+   * and so does each connection once idle that long. A call in flight
+   * finishes unless `graceMs` runs out first; then everything left is closed.
+   * Idempotent.
    */
   shutdown(graceMs: number = DEFAULT_SHUTDOWN_GRACE_MS): Promise<void> {
     this.#shutdown ??= this.#stop(graceMs);
@@ -114,24 +144,66 @@ export class RunnerServer {
   }
 
   async #stop(graceMs: number): Promise<void> {
+    const started = performance.now();
+    const deadline = started + graceMs;
     this.#context.stopping = true;
-    clearInterval(this.#deadlineTimer);
     // Before closing the listener: while it is open its inode cannot be reused by a new file.
     await this.#removeSocketFile();
+    let busy = 0;
+    for (const served of this.#connections.keys()) if (!served.idle) busy++;
+    logger.info(
+      "Draining: {busy} call(s) in flight on {connections} connection(s), for up to {graceMs} ms",
+      {
+        connections: this.#connections.size,
+        busy,
+        graceMs,
+      },
+    );
+    await this.#drain(started, deadline);
+    await this.#closeListener();
+    const left = this.#connections.size;
+    for (const served of this.#connections.keys()) served.conn.close();
+    clearInterval(this.#deadlineTimer);
+    this.#context.log.flush();
+    logger.info("Stopped{left}", {
+      left: left === 0 ? "" : ` (${left} connection(s) cut at the deadline)`,
+    });
+  }
+
+  /**
+   * Waits until the listener is closed and every connection ended (behind a
+   * reply, or closed by the peer), or until `deadline`. From
+   * {@linkcode DRAIN_IDLE_CLOSE_MS} after `started` the listener is closed and
+   * idle connections are too, each once open that long: a connection that got
+   * a frame ends behind its reply, so one idle then is one APISIX left in its
+   * pool, under load at the bottom of it.
+   */
+  async #drain(started: number, deadline: number): Promise<void> {
+    const quietAt = Math.min(deadline, started + DRAIN_IDLE_CLOSE_MS);
+    for (;;) {
+      const now = performance.now();
+      if (now >= deadline) return;
+      if (now >= quietAt) {
+        await this.#closeListener();
+        for (const served of this.#connections.keys()) {
+          if (served.idle && now - served.openedAt >= DRAIN_IDLE_CLOSE_MS) served.conn.close();
+        }
+        if (this.#connections.size === 0) return;
+      }
+      const wakeAt = now < quietAt ? quietAt : Math.min(deadline, now + 20);
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([
+        ...this.#connections.values(),
+        new Promise<void>((resolve) => timer = setTimeout(resolve, wakeAt - now)),
+      ]);
+      clearTimeout(timer);
+    }
+  }
+
+  /** Stops accepting; connections accepted until then are served. */
+  async #closeListener(): Promise<void> {
     await this.#listener?.close();
     await this.#acceptLoop;
-    let busy = 0;
-    for (const state of this.#connections.keys()) {
-      if (state.busy) busy++;
-      else state.conn.close();
-    }
-    logger.info("Shutting down: {busy} call(s) in flight", { busy });
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const graceOver = new Promise<void>((resolve) => timer = setTimeout(resolve, graceMs));
-    await Promise.race([Promise.all(this.#connections.values()), graceOver]);
-    clearTimeout(timer);
-    for (const state of this.#connections.keys()) state.conn.close();
-    logger.info("Stopped");
   }
 
   /**
@@ -158,11 +230,8 @@ export class RunnerServer {
 
   async #accept(listener: Listener): Promise<void> {
     try {
+      // While draining too: APISIX connected before the socket path changed hands.
       for await (const conn of listener.accept()) {
-        if (this.#context.stopping) {
-          conn.close();
-          continue;
-        }
         const served = new ServedConnection(conn, this.#context);
         this.#connections.set(
           served,

@@ -482,6 +482,60 @@ describe("RunnerServer.shutdown()", () => {
     assert.equal(await runtime.lstat(SOCKET), undefined);
   });
 
+  test("RunnerServer.shutdown() serves a frame that arrives while draining, then ends that connection", async () => {
+    const { connect, server } = await startServer();
+    const pooled = await connect();
+    const token = await pooled.prepareConf(SAY_HI, "k");
+    const stopped = server.shutdown(5_000);
+    // APISIX takes the connection from its pool after the drain began: the call is served.
+    const outcome = await pooled.httpReqCall(request(token));
+    assert.equal(stopOf(outcome).status, 200);
+    await pooled.whenClosed;
+    await stopped;
+    assert.equal(server.connectionCount, 0);
+  });
+
+  test("RunnerServer.start() takes over the path of a runner still serving it", async () => {
+    const runtime = createMemoryRuntime();
+    const options = {
+      runtime,
+      registry: new PluginRegistry(bundledPlugins),
+      socketPath: SOCKET,
+      confTtlMs: 60_000,
+    };
+    const old = new RunnerServer(options);
+    await old.start();
+    const kept = await ApisixConnection.connect(runtime, SOCKET);
+    const next = new RunnerServer(options);
+    await next.start();
+    assert.equal(next.connectionCount, 0, "the probe of the old runner is not a connection here");
+    const fresh = await ApisixConnection.connect(runtime, SOCKET);
+    assert.equal(typeof await fresh.prepareConf(SAY_HI, "k"), "number");
+    assert.equal(next.connectionCount, 1);
+    // The old runner keeps serving what it had until it is stopped.
+    assert.equal(typeof await kept.prepareConf(SAY_HI, "k"), "number");
+    await old.shutdown(10);
+    assert.notEqual(await runtime.lstat(SOCKET), undefined, "the successor's socket stays");
+    fresh.close();
+    await next.shutdown(10);
+  });
+
+  test("RunnerServer.start() refuses a socket path over 107 bytes, naming its length", async () => {
+    const runtime = createMemoryRuntime();
+    const path = `/run/${"s".repeat(103)}`;
+    const server = new RunnerServer({
+      runtime,
+      registry: new PluginRegistry(bundledPlugins),
+      socketPath: path,
+      confTtlMs: 1_000,
+    });
+    await assert.rejects(
+      server.start(),
+      /the path is 108 bytes long and unix sockets take at most 107 bytes/,
+    );
+    assert.equal(await runtime.lstat(path), undefined);
+  });
+
   test("RunnerServer.shutdown() is idempotent", async () => {
     const { server } = await startServer();
     const a = server.shutdown(10);

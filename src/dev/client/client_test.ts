@@ -51,6 +51,8 @@ interface StandInContext {
   ask(question: ExtraInfoRequest): Promise<ExtraInfoResponse>;
   /** Closes the connection instead of replying. */
   close(): void;
+  /** Ends the connection right behind the reply (a draining runner). */
+  endAfterReply(): void;
 }
 
 type Reply = { type: number; payload: Uint8Array } | undefined;
@@ -119,6 +121,7 @@ class StandIn {
     const conn = new FrameConnection(raw);
     this.#connections.push(raw);
     this.#open.add(connId);
+    let endAfterReply = false;
     const ctx: StandInContext = {
       connId,
       ask: async (question) => {
@@ -129,6 +132,7 @@ class StandIn {
         return decodeExtraInfoResponse(answer.payload);
       },
       close: () => conn.close(),
+      endAfterReply: () => endAfterReply = true,
     };
     try {
       for (;;) {
@@ -137,6 +141,10 @@ class StandIn {
         this.frames.push({ connId, type: frame.type, openConns: [...this.#open] });
         const reply = await this.#dispatch(frame, ctx);
         if (reply !== undefined) await conn.writeFrame(reply.type, reply.payload);
+        if (endAfterReply) {
+          await raw.end();
+          break;
+        }
       }
     } catch (error) {
       // The client closed mid-exchange (or we did): same as EOF for the stand-in. Anything
@@ -518,6 +526,25 @@ for (const [name, setup] of Object.entries(SETUPS)) {
         assert.equal(s.client.stats.idle, 1);
         assert.equal(s.client.stats.connectionsOpened, 4);
         await s.standIn.untilEnded((ended) => ended.length === 3);
+      } finally {
+        await s.close();
+      }
+    });
+
+    test("a connection the runner ends right behind its reply is not pooled", async () => {
+      const s = await setup({
+        reqCall: (_req, ctx) => {
+          ctx.endAfterReply();
+          return undefined;
+        },
+      });
+      try {
+        // Back to back, as one nginx worker under load: each call must get a live connection.
+        for (let i = 0; i < 5; i++) {
+          const outcome = await s.client.call(reqCall());
+          assert.equal(outcome.kind, "reply");
+        }
+        assert.equal(s.standIn.reqCalls.length, 5);
       } finally {
         await s.close();
       }

@@ -15,6 +15,7 @@ import {
   FrameReader,
 } from "../../protocol/mod.ts";
 import {
+  errorCodeName,
   type ExtraInfoRequest,
   FrameType,
   type HttpReqCallRequest,
@@ -93,7 +94,11 @@ export class PrepareConfError extends Error {
   readonly key: string;
   /** `code` is the error frame's code, `key` the PrepareConf key sent. */
   constructor(code: number, key: string) {
-    super(`PrepareConf with key "${key}" failed: the runner answered error code ${code}`);
+    super(
+      `PrepareConf for route key "${key}" failed: the runner answered ${
+        errorCodeName(code)
+      } (code ${code})`,
+    );
     this.name = "PrepareConfError";
     this.code = code;
     this.key = key;
@@ -148,7 +153,19 @@ export class ApisixConnection {
       onPause: () => conn.pause(),
       onResume: () => conn.resume(),
     });
-    conn.receive(this.#reader);
+    const reader = this.#reader;
+    // Closed as soon as the runner's end of stream arrives, not only once the socket is torn down.
+    conn.receive({
+      push: (bytes, start, end) => reader.push(bytes, start, end),
+      end: () => {
+        this.#closed = true;
+        reader.end();
+      },
+      fail: (error) => {
+        this.#closed = true;
+        reader.fail(error);
+      },
+    });
     conn.closed.then(() => {
       this.#closed = true;
     });
@@ -162,7 +179,7 @@ export class ApisixConnection {
     return new ApisixConnection(await runtime.connectUnix(path));
   }
 
-  /** Whether the connection was closed, by either side (updated asynchronously). */
+  /** Whether the connection was closed, by either side, or the runner's end of stream arrived. */
   get closed(): boolean {
     return this.#closed;
   }

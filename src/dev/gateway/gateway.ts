@@ -3,7 +3,7 @@
 import { getLogger } from "@logtape/logtape";
 import type { ApisixClient, ExtraInfoAnswerer } from "../client/mod.ts";
 import {
-  ErrorCode,
+  errorCodeName,
   type ExtraInfoRequest,
   METHODS,
   type StopAction,
@@ -287,14 +287,14 @@ export class DevGateway {
       logger.warn("{phase} ({key}) failed, degrading (allow_degradation): {reason}", {
         phase,
         key: conf.key,
-        reason,
+        reason: _describeFailure(reason),
       });
       return undefined;
     }
     logger.error("{phase} ({key}) failed, answering 503: {reason}", {
       phase,
       key: conf.key,
-      reason,
+      reason: _describeFailure(reason),
     });
     return errorResponse(503);
   }
@@ -475,17 +475,23 @@ function _answerer(state: RequestState, respBody: Uint8Array | undefined): Extra
   };
 }
 
-/** The reason of an error frame, in APISIX's words. */
+/** The reason of an error frame, by the code's name. */
 function _errorFrame(code: number): string {
-  const text = ERROR_TEXTS[code] ?? `unknown err ${code}`;
-  return `the runner answered an error frame: ${text} (code ${code})`;
+  return `the runner answered ${errorCodeName(code)} (code ${code})`;
 }
 
-const ERROR_TEXTS: Record<number, string> = {
-  [ErrorCode.BadRequest]: "bad request",
-  [ErrorCode.ServiceUnavailable]: "service unavailable",
-  [ErrorCode.ConfTokenNotFound]: "conf token not found",
-};
+/**
+ * One line for a failed call, no stack: the runner's error frame, the runner
+ * being down (the socket refused or missing), or the error's message.
+ */
+function _describeFailure(reason: unknown): string {
+  if (!(reason instanceof Error)) return String(reason);
+  const code = (reason as { code?: unknown }).code;
+  if (code === "ECONNREFUSED" || code === "ENOENT" || reason.name === "ConnectionRefused") {
+    return `the runner is not running (${code ?? reason.name}: nothing accepts on its socket)`;
+  }
+  return reason.message;
+}
 
 function _json(status: number, body: unknown): HttpServerResponse {
   return {
