@@ -35,8 +35,10 @@ export type {
   FilterResult,
   Plugin,
   PluginDefinition,
+  PluginLogger,
   PluginRequest,
   PluginResponse,
+  PluginSetupContext,
 } from "./src/plugin/types.ts";
 export { responseToStop, stop } from "./src/plugin/stop.ts";
 export type { StopInit } from "./src/plugin/stop.ts";
@@ -46,6 +48,7 @@ export { RequestArgs } from "./src/plugin/args.ts";
 export {
   PluginConfError,
   PluginFilterError,
+  PluginSetupError,
   PluginTimeoutError,
   UnknownPluginError,
 } from "./src/plugin/errors.ts";

@@ -69,3 +69,24 @@ export function optionalObject(conf: ConfObject, field: string): ConfObject {
   }
   return value as ConfObject;
 }
+
+/** The boolean at `field`, `fallback` when absent; throws when of another type. */
+export function optionalBoolean(conf: ConfObject, field: string, fallback: boolean): boolean {
+  const value = conf[field];
+  if (value === undefined || value === null) return fallback;
+  if (typeof value !== "boolean") {
+    throw new Error(`"${field}" must be true or false, got ${JSON.stringify(value)}`);
+  }
+  return value;
+}
+
+/** A string, or an array of strings, at `field`; `undefined` when absent; throws otherwise. */
+export function optionalStringOrList(
+  conf: ConfObject,
+  field: string,
+): string | string[] | undefined {
+  const value = conf[field];
+  if (value === undefined || value === null) return undefined;
+  if (typeof value === "string") return value;
+  return optionalStringArray(conf, field);
+}

@@ -3,6 +3,8 @@
 import type { AnyPlugin } from "../src/plugin/types.ts";
 import { faultInjection } from "./fault_injection.ts";
 import { forwardVars } from "./forward_vars.ts";
+import { jwtAuth } from "./jwt_auth.ts";
+import { limitCount } from "./limit_count.ts";
 import { limitReq } from "./limit_req.ts";
 import { requestBodyRewrite } from "./request_body_rewrite.ts";
 import { requestRewrite } from "./request_rewrite.ts";
@@ -14,6 +16,15 @@ export { createFaultInjection, faultInjection } from "./fault_injection.ts";
 export type { FaultInjectionConf, FaultInjectionOptions } from "./fault_injection.ts";
 export { forwardVars } from "./forward_vars.ts";
 export type { ForwardVarsConf } from "./forward_vars.ts";
+export { jwtAuth, parseJwtAuthConf } from "./jwt_auth.ts";
+export type { JwtAuthConf, JwtKeyResolver } from "./jwt_auth.ts";
+export { limitCount, parseLimitCountConf } from "./limit_count.ts";
+export type {
+  LimitCountConf,
+  LimitCountState,
+  RedisCounter,
+  RedisSettings,
+} from "./limit_count.ts";
 export { createLimitReq, limitReq, RequestBucket } from "./limit_req.ts";
 export type { LimitReqConf, LimitReqOptions } from "./limit_req.ts";
 export { requestBodyRewrite } from "./request_body_rewrite.ts";
@@ -45,4 +56,6 @@ export const bundledPlugins: readonly AnyPlugin[] = Object.freeze([
   requestRewrite,
   forwardVars,
   requestValidation,
+  jwtAuth,
+  limitCount,
 ]);

@@ -18,6 +18,8 @@ import { ErrorCode, type HttpReqCallRequest, type TextEntry } from "../src/proto
 import { loadRuntime } from "../src/runtime/detect.ts";
 import { VERSION } from "../src/version.ts";
 import { reqCall } from "./support/e2e_helpers.ts";
+import { startOtlpReceiver } from "./support/otlp_receiver.ts";
+import { redisMissing, startRedis } from "./support/redis_server.ts";
 import { assertReloadsUnderLoad } from "./support/reload_under_load.ts";
 import {
   REPO_ROOT,
@@ -36,6 +38,8 @@ const BUNDLED_NAMES = [
   "request-rewrite",
   "forward-vars",
   "request-validation",
+  "jwt-auth",
+  "limit-count",
 ];
 const USER_NAMES = ["body-length", "tenant-gate"];
 
@@ -151,6 +155,95 @@ for (const compiler of ["bun", "deno"] as const) {
         reloads: 20,
         workers: 16,
       }));
+
+    test("--metrics-listen and OTLP tracing work in the executable (prom-client, OpenTelemetry compiled in)", async () => {
+      const receiver = await startOtlpReceiver();
+      const runner = await spawnRunner({
+        runtime: "binary",
+        binaryPath: binaryOf(built),
+        extraArgs: ["--metrics-listen", "127.0.0.1:0"],
+        env: { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint },
+      });
+      const client = new ApisixClient({ runtime, socketPath: runner.socketPath });
+      try {
+        const output = await runner.waitForOutput(/Metrics on http:\/\/127\.0\.0\.1:(\d+)/);
+        const port = /Metrics on http:\/\/127\.0\.0\.1:(\d+)/.exec(output)![1];
+        const said = actionOf(
+          await client.call({
+            type: "req",
+            key: key(1, "ext-plugin-pre-req"),
+            conf: [conf("say", { body: "observed" })],
+            request: req({
+              headers: [{
+                name: "traceparent",
+                value: "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+              }],
+            }),
+          }),
+        );
+        assert.equal(said?.type, "stop");
+        const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+        assert.match(
+          text,
+          /^apisix_runner_plugin_duration_seconds_count\{plugin="say",phase="request"\} 1$/m,
+        );
+        const spans = await receiver.spans(1, 10_000);
+        assert.equal(spans[0]?.attributes["apisix.plugin.name"], "say");
+        assert.equal(spans[0]?.parentSpanId, "00f067aa0ba902b7");
+      } finally {
+        await client.close();
+        await runner.dispose();
+        await receiver.close();
+      }
+    });
+
+    test(
+      "jwt-auth (jose) and limit-count with Redis (node-redis, imported on first use) work in the executable",
+      {
+        skip: redisMissing(),
+      },
+      async () => {
+        const redis = await startRedis();
+        const runner = await spawnRunner({ runtime: "binary", binaryPath: binaryOf(built) });
+        const client = new ApisixClient({ runtime, socketPath: runner.socketPath });
+        try {
+          const limited = conf("limit-count", {
+            count: 1,
+            time_window: 60,
+            policy: "redis",
+            redis_host: "127.0.0.1",
+            redis_port: redis.port,
+            rejected_code: 429,
+          });
+          const statuses: (number | undefined)[] = [];
+          for (let i = 0; i < 2; i++) {
+            const action = actionOf(
+              await client.call({
+                type: "req",
+                key: key(9, "ext-plugin-pre-req"),
+                conf: [limited],
+                request: req(),
+              }),
+            );
+            statuses.push(action?.type === "stop" ? action.status : undefined);
+          }
+          assert.deepEqual(statuses, [undefined, 429], runner.output());
+          const denied = actionOf(
+            await client.call({
+              type: "req",
+              key: key(10, "ext-plugin-pre-req"),
+              conf: [conf("jwt-auth", { secret: "a-secret-of-at-least-32-bytes-ok!" })],
+              request: req({ headers: [{ name: "authorization", value: "Bearer not.a.jwt" }] }),
+            }),
+          );
+          assert.equal(denied?.type === "stop" ? denied.status : undefined, 401);
+        } finally {
+          await client.close();
+          await runner.dispose();
+          await redis.stop();
+        }
+      },
+    );
 
     test("the build reports the executable's size and start-to-listening time", () => {
       const result = resultOf(built);

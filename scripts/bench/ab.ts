@@ -1,6 +1,7 @@
 // A/B benchmark of two checkouts in one run: each tree's own bench, taking turns, then one table.
 //
 // Usage: deno run -A scripts/bench/ab.ts --old <dir> [--new <dir>] [--rounds 3]
+//          [--old-runner-args "..."] [--new-runner-args "..."] (the same tree twice: a flag on/off)
 //          [--runtime deno,bun] [--workload say,forward-vars] [--connections 16] [--duration ms]
 // <dir> is a checkout (e.g. `git worktree add ../ab-old <commit>` with node_modules linked).
 // Absolute figures drift 2-3x between minutes on a shared machine; only rounds of the same
@@ -37,6 +38,8 @@ const { values } = parseArgs({
     workload: { type: "string", default: "say,forward-vars" },
     connections: { type: "string", default: "16" },
     duration: { type: "string", default: "1000" },
+    "old-runner-args": { type: "string", default: "" },
+    "new-runner-args": { type: "string", default: "" },
   },
 });
 if (values.old === undefined) {
@@ -45,6 +48,7 @@ if (values.old === undefined) {
 }
 const trees = { old: resolve(values.old), new: resolve(values.new!) };
 const rounds = Number(values.rounds);
+const runnerArgs = { old: values["old-runner-args"]!, new: values["new-runner-args"]! };
 /** rows[tree][runtime/workload] = one entry per round */
 const rows: Record<string, Map<string, { ratio: number; cps: number; cpuUs: number }[]>> = {
   old: new Map(),
@@ -71,6 +75,8 @@ for (let round = 1; round <= rounds; round++) {
       "--rounds",
       "1",
       "--no-write",
+      // Only when given: a tree from before this flag existed would refuse it.
+      ...(runnerArgs[tree] === "" ? [] : [`--runner-args=${runnerArgs[tree]}`]),
     ], { cwd: dir, stdio: ["ignore", "ignore", "inherit"] });
     if (result.status !== 0) throw new Error(`bench in ${dir} failed (${result.status})`);
     const measurements = (JSON.parse(

@@ -2,6 +2,7 @@
 //
 // Usage: deno run -A scripts/bench/main.ts [--quick] [--runtime deno,bun,node,binary]
 //          [--workload name,...] [--connections 16[,64...]] [--duration ms] [--warmup ms]
+//          [--runner-args "<flags for every runner, e.g. --metrics-listen 127.0.0.1:0>"]
 //          [--rounds n] [--placement shared|split|free] [--write | --no-write]
 // (`npm run bench` / `deno task bench`.) A full default run rewrites the results section of
 // BENCHMARKS.md; runs with filters only print their tables unless --write is given.
@@ -63,6 +64,8 @@ interface Options {
   placement: Placement;
   write: boolean;
   command: string;
+  /** Extra runner flags (`--runner-args "--metrics-listen 127.0.0.1:0"`), split on spaces. */
+  runnerArgs: string[];
 }
 
 /** One measurement: who served, which workload, what the load generator saw. */
@@ -97,6 +100,7 @@ function _options(): Options {
       placement: { type: "string", default: "shared" },
       write: { type: "boolean" },
       "no-write": { type: "boolean", default: false },
+      "runner-args": { type: "string", default: "" },
       help: { type: "boolean", short: "h", default: false },
     },
   });
@@ -139,6 +143,7 @@ function _options(): Options {
     write: values.write ?? (!partial && !values["no-write"]),
     command: ["npm run bench", ...(process.argv.length > 2 ? ["--", ...process.argv.slice(2)] : [])]
       .join(" "),
+    runnerArgs: values["runner-args"]!.split(" ").filter((arg) => arg !== ""),
   };
 }
 
@@ -199,7 +204,14 @@ function _build(options: Options): void {
   }
 }
 
+/** Flags every runner of this run gets (`--runner-args`). */
+const RUNNER_ARGS: string[] = [];
+
 function _runnerCommand(runtime: RuntimeName): string[] {
+  return [..._runnerExecutable(runtime), ...RUNNER_ARGS];
+}
+
+function _runnerExecutable(runtime: RuntimeName): string[] {
   switch (runtime) {
     case "deno":
       return [
@@ -208,7 +220,7 @@ function _runnerCommand(runtime: RuntimeName): string[] {
         "--allow-read",
         "--allow-write",
         "--allow-net",
-        "--allow-env=APISIX_LISTEN_ADDRESS,APISIX_CONF_EXPIRE_TIME",
+        "--allow-env=APISIX_LISTEN_ADDRESS,APISIX_CONF_EXPIRE_TIME,OTEL_*",
         join(ROOT, "scripts/bench/bundled_runner.ts"),
       ];
     case "bun":
@@ -644,6 +656,7 @@ function _writeBenchmarks(section: string): void {
 
 if (import.meta.main) {
   const options = _options();
+  RUNNER_ARGS.push(...options.runnerArgs);
   if (process.platform !== "linux") throw new Error("The bench reads /proc: it runs on Linux only");
   _build(options);
   const started = performance.now();

@@ -75,7 +75,7 @@ const RESPONSE_HEADERS: readonly TextEntry[] = [
   { name: "Cache-Control", value: "no-cache" },
 ];
 
-function _reqCall(method: number, path: string) {
+function _reqCall(method: number, path: string, headers: readonly TextEntry[] = REQUEST_HEADERS) {
   return (token: number) =>
     encodeHttpReqCallRequest({
       id: CALL_ID,
@@ -83,10 +83,14 @@ function _reqCall(method: number, path: string) {
       method,
       path,
       args: REQUEST_ARGS,
-      headers: REQUEST_HEADERS,
+      headers,
       confToken: token,
     });
 }
+
+/** An HS256 token for the jwt-auth workload: `{"sub":"bench","aud":"api"}`, no expiry (made with jose). */
+const BENCH_JWT =
+  "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJiZW5jaCIsImF1ZCI6ImFwaSIsImlhdCI6MTc5NjAwMDAwMH0.aWHdni7e9geDmwnQRjgmGD7O58hDMakRJGut4VvUBS8";
 
 function _reqReply(msg: Omit<HttpReqCallResponse, "id">): Uint8Array {
   return encodeHttpReqCallResponse({ id: CALL_ID, ...msg });
@@ -198,6 +202,36 @@ export const WORKLOADS: readonly Workload[] = [
     questions: [{ type: "respBody" }],
     answers: [RESPONSE_BODY],
     reply: encodeHttpRespCallResponse({ id: CALL_ID, body: REWRITTEN_BODY }),
+  },
+  {
+    name: "limit-count",
+    title: "limit-count, local policy (no headers)",
+    callType: FrameType.HttpReqCall,
+    // A count no run reaches: every call is counted and let through, so the reply never changes.
+    conf: [{
+      name: "limit-count",
+      value: '{"count":1000000000,"time_window":3600,"show_limit_quota_header":false}',
+    }],
+    encodeCall: _reqCall(0, "/api/v1/users/42"),
+    questions: [],
+    answers: [],
+    reply: _reqReply({}),
+  },
+  {
+    name: "jwt-auth",
+    title: "jwt-auth, HS256 bearer token",
+    callType: FrameType.HttpReqCall,
+    conf: [{
+      name: "jwt-auth",
+      value: '{"secret":"bench-secret-of-at-least-32-bytes!","audience":"api"}',
+    }],
+    encodeCall: _reqCall(0, "/api/v1/users/42", [
+      ...REQUEST_HEADERS,
+      { name: "authorization", value: `Bearer ${BENCH_JWT}` },
+    ]),
+    questions: [],
+    answers: [],
+    reply: _reqReply({}),
   },
   {
     name: "request-validation",

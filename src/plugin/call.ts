@@ -28,6 +28,8 @@ export class Call implements CallContext {
   #reason: unknown = undefined;
   #controller: AbortController | undefined;
   #abortListeners: (() => void)[] | undefined;
+  /** The running filter's span (see `CallContext.traceparent`). */
+  traceparent: string | undefined = undefined;
 
   /** A call whose questions go to `channel`. */
   constructor(channel: ExtraInfoChannel) {

@@ -29,6 +29,14 @@ export abstract class CallViewBase implements CallView {
     return this.#call.signal;
   }
 
+  /** The `traceparent` for this filter's outgoing calls: its span's, or the call's own header. */
+  get traceparent(): string | undefined {
+    return this.#call.traceparent ?? this.headers.get("traceparent");
+  }
+
+  /** The headers of this phase: the request's, or the upstream response's. */
+  abstract readonly headers: { get(name: string): string | undefined };
+
   /** An APISIX variable as text (ExtraInfo Var, once per name); `undefined` when unknown or unset. */
   var(name: string): Promise<string | undefined> {
     const vars = this.#vars ??= new Map();

@@ -3,7 +3,8 @@
 import type { Plugin, PluginDefinition } from "./types.ts";
 
 /**
- * Defines a plugin. The conf type is inferred from `parseConf`.
+ * Defines a plugin. The conf type is inferred from `parseConf`, the state
+ * type from `setup` (see {@linkcode PluginDefinition}).
  *
  * @example
  * ```ts
@@ -23,8 +24,8 @@ import type { Plugin, PluginDefinition } from "./types.ts";
  * });
  * ```
  */
-export function definePlugin<C>(definition: PluginDefinition<C>): Plugin<C> {
-  const { name, parseConf, requestFilter, responseFilter } = definition;
+export function definePlugin<C, S = undefined>(definition: PluginDefinition<C, S>): Plugin<C, S> {
+  const { name, parseConf, requestFilter, responseFilter, setup, dispose } = definition;
   if (typeof name !== "string" || name.length === 0 || name.length > 128) {
     throw new TypeError(`Plugin name must be a string of 1 to 128 characters, got ${String(name)}`);
   }
@@ -37,8 +38,15 @@ export function definePlugin<C>(definition: PluginDefinition<C>): Plugin<C> {
   if (responseFilter !== undefined && typeof responseFilter !== "function") {
     throw new TypeError(`Plugin "${name}": responseFilter must be a function`);
   }
-  const plugin: Plugin<C> = { name, parseConf };
+  for (const [hook, value] of [["setup", setup], ["dispose", dispose]] as const) {
+    if (value !== undefined && typeof value !== "function") {
+      throw new TypeError(`Plugin "${name}": ${hook} must be a function`);
+    }
+  }
+  const plugin: Plugin<C, S> = { name, parseConf };
   if (requestFilter !== undefined) plugin.requestFilter = requestFilter;
   if (responseFilter !== undefined) plugin.responseFilter = responseFilter;
+  if (setup !== undefined) plugin.setup = setup;
+  if (dispose !== undefined) plugin.dispose = dispose;
   return Object.freeze(plugin);
 }

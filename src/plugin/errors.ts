@@ -143,3 +143,22 @@ function _describe(value: unknown): string {
     return "unprintable value";
   }
 }
+
+/** A plugin's `setup()` threw: the runner does not start. */
+export class PluginSetupError extends Error {
+  /** Name of the plugin whose setup failed. */
+  readonly pluginName: string;
+  /** Builds the error from the plugin's name and what its setup threw. */
+  constructor(pluginName: string, cause: unknown) {
+    super(
+      `Plugin "${pluginName}" setup failed: ${
+        cause instanceof Error ? cause.message : String(cause)
+      }`,
+      {
+        cause,
+      },
+    );
+    this.name = "PluginSetupError";
+    this.pluginName = pluginName;
+  }
+}

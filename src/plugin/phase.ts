@@ -6,9 +6,11 @@ import type {
   HttpRespCallRequest,
   HttpRespCallResponse,
   StopAction,
+  TextEntry,
 } from "../protocol/types.ts";
 import { Call } from "./call.ts";
 import { PluginFilterError, PluginTimeoutError } from "./errors.ts";
+import type { FilterObserver, FilterOutcome, FilterWatch, PhaseName } from "./observer.ts";
 import type { PreparedPlugin } from "./prepare.ts";
 import { RequestView } from "./request.ts";
 import { ResponseView } from "./response.ts";
@@ -21,13 +23,19 @@ export type RequestResult = Action | undefined;
 export type ResponseResult = Omit<HttpRespCallResponse, "id">;
 
 /** A filter of one phase, as the phase runner calls it (with the plugin as `this`). */
-export type Filter<View> = (view: View, conf: unknown) => FilterResult | PromiseLike<FilterResult>;
+export type Filter<View> = (
+  view: View,
+  conf: unknown,
+  state: unknown,
+) => FilterResult | PromiseLike<FilterResult>;
 
 /**
  * How one phase runs: which filter it calls, the view its filters share, and
  * what the view's changes or a stop amount to.
  */
 export interface Phase<Raw, View, Result> {
+  /** `"request"` or `"response"`, as metrics and traces name it. */
+  readonly name: PhaseName;
   /** The plugin's filter of this phase, if it has one. */
   filterOf(plugin: Plugin<unknown>): Filter<View> | undefined;
   /** The view one call's filters share. */
@@ -45,6 +53,7 @@ export interface Phase<Raw, View, Result> {
  * are dropped); otherwise the edits give one Rewrite, or no action.
  */
 export const REQUEST_PHASE: Phase<HttpReqCallRequest, RequestView, RequestResult> = {
+  name: "request",
   filterOf: (plugin) => plugin.requestFilter,
   open: (raw, call) => new RequestView(raw, call),
   finish: (view) => view.toRewrite(),
@@ -57,6 +66,7 @@ export const REQUEST_PHASE: Phase<HttpReqCallRequest, RequestView, RequestResult
  * stop replaces the upstream response.
  */
 export const RESPONSE_PHASE: Phase<HttpRespCallRequest, ResponseView, ResponseResult> = {
+  name: "response",
   filterOf: (plugin) => plugin.responseFilter,
   open: (raw, call) => new ResponseView(raw, call),
   finish: (view) => view.toResult(),
@@ -72,36 +82,77 @@ export const RESPONSE_PHASE: Phase<HttpRespCallRequest, ResponseView, ResponseRe
  * is pending (deadline, disconnect) it fails at once with
  * {@linkcode PluginTimeoutError}, without waiting for the filter. When every
  * filter returns synchronously the result is synchronous too (and failures
- * throw): the server's fast path costs no promise.
+ * throw): the server's fast path costs no promise. An `observer` (metrics,
+ * tracing) watches each filter; without one, watching costs one branch.
  *
  * @example
  * ```ts
  * const action = runPhase(REQUEST_PHASE, chain, request, call); // an Action, or a promise of one
  * ```
  */
-export function runPhase<Raw extends { readonly id: number }, View, Result>(
+export function runPhase<Raw extends ObservedRaw, View, Result>(
   phase: Phase<Raw, View, Result>,
   chain: readonly PreparedPlugin[],
   raw: Raw,
   call: CallContext,
+  observer?: FilterObserver,
 ): Result | Promise<Result> {
   const view = phase.open(raw, call);
   for (let i = 0; i < chain.length; i++) {
-    const { plugin, conf } = chain[i]!;
+    const { plugin, conf, state } = chain[i]!;
     const filter = phase.filterOf(plugin);
     if (filter === undefined) continue;
     if (call.aborted) throw _timeout(plugin, raw.id, call);
+    const watch = observer === undefined ? undefined : _watch(observer, plugin, phase, raw, call);
     let result: FilterResult | PromiseLike<FilterResult>;
     try {
-      result = filter.call(plugin, view, conf);
+      result = filter.call(plugin, view, conf, state);
     } catch (cause) {
+      watch?.end("throw");
       throw new PluginFilterError(plugin.name, { requestId: raw.id, cause });
     }
-    if (result === undefined) continue;
-    if (isStopAction(result)) return phase.stopWith(result);
-    return _finishAsync(phase, chain, i, result, view, raw.id, call);
+    if (result === undefined) {
+      watch?.end("ok");
+      continue;
+    }
+    if (isStopAction(result)) {
+      watch?.end("stop");
+      return phase.stopWith(result);
+    }
+    return _finishAsync(phase, chain, i, result, view, raw, call, observer, watch);
   }
   return phase.finish(view);
+}
+
+/** What the phase runner needs of a call's raw request to show it to an observer. */
+interface ObservedRaw {
+  readonly id: number;
+  readonly confToken: number;
+  readonly headers: readonly TextEntry[];
+}
+
+/** Starts watching one filter; the call's `traceparent` becomes the filter span's, if any. */
+function _watch(
+  observer: FilterObserver,
+  plugin: Plugin<unknown>,
+  phase: { readonly name: PhaseName },
+  raw: ObservedRaw,
+  call: CallContext,
+): FilterWatch {
+  const watch = observer.start(plugin.name, phase.name, {
+    requestId: raw.id,
+    confToken: raw.confToken,
+    headers: raw.headers,
+  });
+  call.traceparent = watch.traceparent;
+  return watch;
+}
+
+/** How a filter that failed with `error` ended, for its observer. */
+function _outcomeOf(error: unknown): FilterOutcome {
+  if (error instanceof PluginTimeoutError) return "timeout";
+  if (error instanceof PluginFilterError && !(error.cause instanceof Error)) return "bad_return";
+  return "throw";
 }
 
 /** The rest of {@linkcode runPhase} once filter `index` returned `first`, something to wait for. */
@@ -111,23 +162,36 @@ async function _finishAsync<View, Result>(
   index: number,
   first: FilterResult | PromiseLike<FilterResult>,
   view: View,
-  requestId: number,
+  raw: ObservedRaw,
   call: CallContext,
+  observer: FilterObserver | undefined,
+  firstWatch: FilterWatch | undefined,
 ): Promise<Result> {
+  const requestId = raw.id;
   let result = first;
+  let watch = firstWatch;
   for (let i = index; i < chain.length; i++) {
-    const { plugin, conf } = chain[i]!;
+    const { plugin, conf, state } = chain[i]!;
     if (i !== index) {
       const filter = phase.filterOf(plugin);
       if (filter === undefined) continue;
       if (call.aborted) throw _timeout(plugin, requestId, call);
+      watch = observer === undefined ? undefined : _watch(observer, plugin, phase, raw, call);
       try {
-        result = filter.call(plugin, view, conf);
+        result = filter.call(plugin, view, conf, state);
       } catch (cause) {
+        watch?.end("throw");
         throw new PluginFilterError(plugin.name, { requestId, cause });
       }
     }
-    const stop = await _settle(plugin, result, requestId, call);
+    let stop: StopAction | undefined;
+    try {
+      stop = await _settle(plugin, result, requestId, call);
+    } catch (error) {
+      watch?.end(_outcomeOf(error));
+      throw error;
+    }
+    watch?.end(stop === undefined ? "ok" : "stop");
     if (stop !== undefined) return phase.stopWith(stop);
   }
   return phase.finish(view);
@@ -210,7 +274,7 @@ export function runResponseFilters(
   return _runFilters(RESPONSE_PHASE, chain, request, options);
 }
 
-async function _runFilters<Raw extends { readonly id: number }, View, Result>(
+async function _runFilters<Raw extends ObservedRaw, View, Result>(
   phase: Phase<Raw, View, Result>,
   chain: readonly PreparedPlugin[],
   raw: Raw,

@@ -2,7 +2,9 @@
 
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { runRequestFilters, runResponseFilters } from "./phase.ts";
+import { Call } from "./call.ts";
+import type { FilterObserver } from "./observer.ts";
+import { REQUEST_PHASE, runPhase, runRequestFilters, runResponseFilters } from "./phase.ts";
 import { prepareConfs, type PreparedPlugin } from "./prepare.ts";
 import { definePlugin } from "./define_plugin.ts";
 import {
@@ -497,5 +499,74 @@ describe("PluginRegistry", () => {
 
   test("definePlugin() rejects an empty name", () => {
     assert.throws(() => definePlugin({ name: "", parseConf: () => 1 }), TypeError);
+  });
+});
+
+describe("runPhase() with a filter observer", () => {
+  function observed(chain: PreparedPlugin[], call: Call) {
+    const seen: string[] = [];
+    const observer: FilterObserver = {
+      start(plugin, phase, info) {
+        seen.push(`start ${phase} ${plugin} ${info.requestId}`);
+        return {
+          traceparent: `tp-${plugin}`,
+          end: (outcome) => seen.push(`end ${plugin} ${outcome}`),
+        };
+      },
+    };
+    let result: unknown;
+    try {
+      result = runPhase(REQUEST_PHASE, chain, fakeHttpReqCall({ id: 9 }), call, observer);
+    } catch (error) {
+      result = Promise.reject(error); // a synchronous failure, as the server sees it
+    }
+    return { seen, result };
+  }
+
+  test("each filter is watched, synchronous or not, with its outcome; the filter sees its traceparent", async () => {
+    const call = new Call(new FakeExtraInfoChannel({}, "reqBody"));
+    const traceparents: (string | undefined)[] = [];
+    const { seen, result } = observed([
+      reqPlugin("a", (req) => void traceparents.push(req.traceparent)),
+      reqPlugin("b", (req) => Promise.resolve(void traceparents.push(req.traceparent))),
+      reqPlugin("c", () => stop(204)),
+    ], call);
+    await result;
+    assert.deepEqual(seen, [
+      "start request a 9",
+      "end a ok",
+      "start request b 9",
+      "end b ok",
+      "start request c 9",
+      "end c stop",
+    ]);
+    assert.deepEqual(traceparents, ["tp-a", "tp-b"]);
+  });
+
+  test("a throw, a bad return and a timeout are told apart", async () => {
+    for (
+      const [filter, outcome] of [
+        [() => {
+          throw new Error("x");
+        }, "throw"],
+        [async () => await Promise.reject(new Error("x")), "throw"],
+        [() => 42 as unknown as undefined, "bad_return"],
+        [() => new Promise<undefined>(() => {}), "timeout"],
+      ] as const
+    ) {
+      const call = new Call(new FakeExtraInfoChannel({}, "reqBody"));
+      const { seen, result } = observed([reqPlugin("p", filter)], call);
+      if (outcome === "timeout") call.abort(new Error("deadline"));
+      await assert.rejects(Promise.resolve().then(() => result));
+      assert.deepEqual(seen, ["start request p 9", `end p ${outcome}`]);
+    }
+  });
+
+  test("without tracing a filter sees the traceparent the call carries", async () => {
+    let seen: string | undefined;
+    await runReq([reqPlugin("a", (req) => void (seen = req.traceparent))], {
+      headers: [["traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"]],
+    }).promise;
+    assert.equal(seen, "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01");
   });
 });

@@ -14,6 +14,8 @@ export interface PreparedPlugin {
   readonly plugin: Plugin<unknown>;
   /** What its `parseConf` returned. */
   readonly conf: unknown;
+  /** What its `setup()` returned (`undefined` without one). */
+  readonly state?: unknown;
 }
 
 /** Options of {@linkcode prepareConfs}. */
@@ -54,6 +56,7 @@ export function prepareConfs(
       skipped(error);
       continue;
     }
+    const state = registry.stateOf(plugin);
     let conf: unknown;
     try {
       conf = plugin.parseConf(entry.value ?? "");
@@ -64,7 +67,7 @@ export function prepareConfs(
       skipped(error);
       continue;
     }
-    prepared.push({ plugin, conf });
+    prepared.push({ plugin, conf, state });
   }
   return prepared;
 }

@@ -29,6 +29,8 @@ export interface CallContext extends ExtraInfoChannel {
   readonly aborted: boolean;
   /** Calls `listener` once when the call aborts; returns a function that removes it. */
   onAbort(listener: () => void): () => void;
+  /** The `traceparent` of the running filter's span, set by the phase runner when tracing is on. */
+  traceparent?: string | undefined;
 }
 
 /**
@@ -54,6 +56,12 @@ export interface CallView {
   text(): Promise<string>;
   /** The body parsed as JSON; throws `SyntaxError` when absent or not JSON. */
   json<T = unknown>(): Promise<T>;
+  /**
+   * The W3C `traceparent` to send on this filter's own outgoing calls: with
+   * tracing on (`--otel`), the one of the filter's span; otherwise the one the
+   * call carries (`undefined` when none).
+   */
+  readonly traceparent: string | undefined;
 }
 
 /**
@@ -104,30 +112,65 @@ export interface PluginResponse extends CallView {
   setBody(body: string | Uint8Array): void;
 }
 
+/** Where a plugin's `setup()` logs: the runner's log, under the plugin's name. */
+export interface PluginLogger {
+  /** Logs at debug level; `{name}` in `message` is replaced by `properties.name`. */
+  debug(message: string, properties?: Record<string, unknown>): void;
+  /** Logs at info level. */
+  info(message: string, properties?: Record<string, unknown>): void;
+  /** Logs at warning level. */
+  warn(message: string, properties?: Record<string, unknown>): void;
+  /** Logs at error level. */
+  error(message: string, properties?: Record<string, unknown>): void;
+}
+
+/** What a plugin's `setup()` gets. */
+export interface PluginSetupContext {
+  /** The runner's log, under `apisix-runner.plugin.<name>`. */
+  readonly logger: PluginLogger;
+  /** Fires when the runner begins to stop (SIGTERM): give up pending work. */
+  readonly signal: AbortSignal;
+}
+
 /**
  * What `definePlugin` takes: a unique name, a conf parser (called once per
- * PrepareConf, never per request) and one or both filters.
+ * PrepareConf, never per request) and one or both filters. A plugin that
+ * needs a client (Redis, an HTTP agent, a key set) makes it in `setup()`,
+ * once per runner before it accepts connections; what `setup()` returns is
+ * the state the filters receive, and `dispose()` gets it back during the
+ * graceful shutdown.
  */
-export interface PluginDefinition<C> {
+export interface PluginDefinition<C, S = undefined> {
   /** The name routes use in their `ext-plugin-*` `conf` list. */
   readonly name: string;
+  /**
+   * Runs once before the runner accepts connections; its result is the
+   * plugin's state. A throw stops the start with one line naming the plugin.
+   */
+  setup?(ctx: PluginSetupContext): S | PromiseLike<S>;
+  /** Runs once during the graceful shutdown, after the calls ended, within the drain budget. */
+  dispose?(state: S): void | PromiseLike<void>;
   /** Parses the raw conf text; throws with a message naming the bad field. */
   parseConf(raw: string): C;
   /** Runs for `ext-plugin-pre-req` / `ext-plugin-post-req` calls. */
-  requestFilter?(req: PluginRequest, conf: C): FilterResult | PromiseLike<FilterResult>;
+  requestFilter?(req: PluginRequest, conf: C, state: S): FilterResult | PromiseLike<FilterResult>;
   /** Runs for `ext-plugin-post-resp` calls. */
-  responseFilter?(res: PluginResponse, conf: C): FilterResult | PromiseLike<FilterResult>;
+  responseFilter?(
+    res: PluginResponse,
+    conf: C,
+    state: S,
+  ): FilterResult | PromiseLike<FilterResult>;
 }
 
 /**
  * A plugin value, as returned by `definePlugin` and given to the registry.
- * `C` is the parsed conf type.
+ * `C` is the parsed conf type, `S` the state its `setup()` returns.
  */
-export interface Plugin<C = unknown> extends PluginDefinition<C> {}
+export interface Plugin<C = unknown, S = unknown> extends PluginDefinition<C, S> {}
 
 /**
  * A plugin of any conf type, as lists of plugins hold them (`Plugin<C>` is
  * invariant in `C`, so `Plugin<unknown>` would not accept a `Plugin<MyConf>`).
  */
 // deno-lint-ignore no-explicit-any
-export type AnyPlugin = Plugin<any>;
+export type AnyPlugin = Plugin<any, any>;

@@ -1,6 +1,7 @@
 // The runner's command line (run, doctor, version, help), parsed with `parseArgs` from `node:util`.
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { RUNTIME_NAMES, type RuntimeName } from "../runtime/detect.ts";
+import { type MetricsAddress, parseMetricsAddress } from "../ops/metrics_address.ts";
 import { ConfigError } from "./errors.ts";
 
 /** Log levels accepted by `--log-level`. */
@@ -21,6 +22,10 @@ export interface RunnerSettings {
   shutdownTimeoutMs: number;
   callTimeoutMs: number;
   skipInvalidConf: boolean;
+  /** `--metrics-listen`: where to serve `GET /metrics`; off when `undefined`. */
+  metricsListen: MetricsAddress | undefined;
+  /** `--otel`: trace plugin filters (also on through the `OTEL_*` variables). */
+  otel: boolean;
 }
 
 /** The parsed command line of the runner executable. */
@@ -39,6 +44,8 @@ export const RUNNER_OPTIONS = {
   "shutdown-timeout": { type: "string", default: "800" },
   "call-timeout": { type: "string", default: "55000" },
   "skip-invalid-conf": { type: "boolean", default: false },
+  "metrics-listen": { type: "string" },
+  "otel": { type: "boolean", default: false },
 } as const satisfies ParseArgsConfig["options"];
 
 /** Help lines of {@linkcode RUNNER_OPTIONS}, shared with the CLI's help. */
@@ -51,13 +58,20 @@ export const RUNNER_OPTIONS_HELP =
   --shutdown-timeout <ms>    Time in-flight calls get to finish on SIGTERM (default: 800)
   --call-timeout <ms>        Deadline of one call's plugin chain (default: 55000)
   --skip-invalid-conf        Skip unknown plugins and invalid confs with a warning instead of
-                             failing PrepareConf with BAD_REQUEST (the Go runner's behaviour)`;
+                             failing PrepareConf with BAD_REQUEST (the Go runner's behaviour)
+  --metrics-listen <h:p>     Serve Prometheus metrics on http://<h:p>/metrics (e.g. 127.0.0.1:9091)
+  --otel                     Trace each plugin filter of a call carrying traceparent, over OTLP/HTTP
+                             to OTEL_EXPORTER_OTLP_ENDPOINT (default http://localhost:4318)`;
 
 /** The environment lines of the help texts. */
 export const ENVIRONMENT_HELP = `Environment (set by APISIX):
   APISIX_LISTEN_ADDRESS      unix:<socket path> to listen on (required for run)
   APISIX_CONF_EXPIRE_TIME    APISIX's conf token lifetime in seconds (default 3600);
-                             the runner keeps confs 1.2 times as long`;
+                             the runner keeps confs 1.2 times as long
+  OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, OTEL_TRACES_EXPORTER,
+  OTEL_SERVICE_NAME, OTEL_SDK_DISABLED
+                             Tracing, as the OpenTelemetry SDKs read them (list them in APISIX's
+                             nginx_config.envs to pass them on)`;
 
 /** Help text of the runner executable; `program` is how it was started. */
 export function runnerHelpText(program: string): string {
@@ -113,7 +127,19 @@ export function runnerSettings(values: Record<string, unknown>): RunnerSettings 
     shutdownTimeoutMs: _milliseconds("--shutdown-timeout", String(values["shutdown-timeout"])),
     callTimeoutMs: _milliseconds("--call-timeout", String(values["call-timeout"])),
     skipInvalidConf: values["skip-invalid-conf"] === true,
+    metricsListen: values["metrics-listen"] === undefined
+      ? undefined
+      : _metricsAddress(String(values["metrics-listen"])),
+    otel: values.otel === true,
   };
+}
+
+function _metricsAddress(value: string): MetricsAddress {
+  try {
+    return parseMetricsAddress(value);
+  } catch (error) {
+    throw new ConfigError((error as Error).message);
+  }
 }
 
 /** `parseArgs` in strict mode with positionals; its errors become ConfigError. */

@@ -23,6 +23,7 @@ import {
 } from "./env.ts";
 import { installLastResortHandlers } from "./last_resort.ts";
 import { setupLogging, shutdownLogging } from "./logging.ts";
+import { type Operations, startOperations } from "./operations.ts";
 
 const logger = getLogger(["apisix-runner", "runner"]);
 
@@ -31,6 +32,10 @@ const logger = getLogger(["apisix-runner", "runner"]);
  * environment, a socket path it cannot listen on, a log file it cannot open.
  */
 export const EXIT_USAGE = 2;
+/** Exit code when a plugin's `setup()` threw. */
+export const EXIT_SETUP_FAILED = 1;
+/** Time the plugins' `dispose()` get after the drain (100 ms): drain and dispose stay inside 1 s. */
+const DISPOSE_BUDGET_MS = 100;
 
 /** Options of {@linkcode runRunner}. */
 export interface RunRunnerOptions {
@@ -52,8 +57,8 @@ export interface RunRunnerOptions {
  * `ext-plugin.cmd` starts), `doctor`, `version` or `help`. Never returns: the
  * process exits 0 after a graceful shutdown on SIGTERM or SIGINT, and 2 with
  * one line on stderr when it cannot start: a bad command line or environment,
- * a socket path it cannot listen on, a log file it cannot open (`doctor` exits
- * 1 when it found a problem).
+ * a socket path it cannot listen on, a log file it cannot open; 1 when a
+ * plugin's `setup()` threw (`doctor` exits 1 when it found a problem).
  *
  * @example Your own runner executable with your plugins compiled in
  * ```ts
@@ -127,6 +132,13 @@ async function serve(
     return _fail((error as Error).message, EXIT_USAGE, runtime);
   }
   installLastResortHandlers();
+  let ops: Operations;
+  try {
+    ops = await startOperations(args, runtime);
+  } catch (error) {
+    await shutdownLogging();
+    return _fail((error as Error).message, EXIT_USAGE, runtime);
+  }
   const server = new RunnerServer({
     runtime,
     registry,
@@ -134,19 +146,49 @@ async function serve(
     confTtlMs,
     callTimeoutMs: args.callTimeoutMs,
     skipInvalidConf: args.skipInvalidConf,
+    metrics: ops.metrics,
+    filters: ops.tracing,
   });
+  const stopping = new AbortController();
+  // The plugins' setup, then listening; a signal during either stops what began.
+  const setUp = registry.setup({
+    signal: stopping.signal,
+    logger: (name) => getLogger(["apisix-runner", "plugin", name]),
+  });
+  const started = setUp.then(() => server.start());
+  started.catch(() => {}); // handled below, once setUp is known to be fine
+
   // Signal handlers go in before listening: APISIX may send SIGTERM as soon as the socket exists.
-  const started = server.start();
-  _stopOnSignal(runtime, () => started.then(() => server.shutdown(args.shutdownTimeoutMs)));
-  try {
-    await started;
-  } catch (error) {
-    // One line, no stack (it names the user's path); the stack is for debugging the runner.
+  _stopOnSignal(runtime, async () => {
+    stopping.abort(new Error("The runner is stopping"));
+    try {
+      await started.then(() => server.shutdown(args.shutdownTimeoutMs));
+    } finally {
+      // After the drain, so no call still uses a plugin's client; bounded, inside APISIX's 1 s.
+      const [failures] = await Promise.all([registry.dispose(DISPOSE_BUDGET_MS), ops.stop()]);
+      for (const { plugin, error } of failures) {
+        logger.warn("Plugin {plugin} dispose() failed: {error}", { plugin, error });
+      }
+    }
+  });
+  // One line, no stack (it names the user's path or plugin); the stack is for debugging the runner.
+  const cannotStart = async (error: unknown, code: number, release: () => Promise<unknown>) => {
     const message = error instanceof Error ? error.message : String(error);
     if (args.logFile !== undefined) logger.fatal("Cannot start: {message}", { message });
     logger.debug("Start failure: {error}", { error });
+    await release();
     await shutdownLogging();
-    return _fail(`Cannot start: ${message}`, EXIT_USAGE, runtime);
+    return _fail(`Cannot start: ${message}`, code, runtime);
+  };
+  try {
+    await setUp;
+  } catch (error) {
+    return await cannotStart(error, EXIT_SETUP_FAILED, ops.stop);
+  }
+  try {
+    await started;
+  } catch (error) {
+    return await cannotStart(error, EXIT_USAGE, () => registry.dispose(DISPOSE_BUDGET_MS));
   }
   logger.info("Serving plugins {plugins} on {runtime}", {
     plugins: registry.names().join(", "),

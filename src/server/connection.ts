@@ -30,7 +30,7 @@ import {
   FrameType,
   type NameCache,
 } from "../protocol/mod.ts";
-import type { ExtraInfoRequest } from "../protocol/types.ts";
+import type { ExtraInfoRequest, TextEntry } from "../protocol/types.ts";
 import { Call } from "../plugin/call.ts";
 import {
   type Phase,
@@ -40,8 +40,10 @@ import {
   type ResponseResult,
   runPhase,
 } from "../plugin/phase.ts";
+import { PluginConfError, UnknownPluginError } from "../plugin/errors.ts";
 import { prepareConfs, type PreparedPlugin } from "../plugin/prepare.ts";
 import type { PluginRegistry } from "../plugin/registry.ts";
+import type { FilterObserver } from "../plugin/observer.ts";
 import type { ExtraInfoChannel } from "../plugin/types.ts";
 import type { Connection } from "../runtime/types.ts";
 import {
@@ -54,6 +56,7 @@ import {
 } from "./errors.ts";
 import { logConnectionClosed, logFrameFailure } from "./failure_log.ts";
 import { disconnectOf, failureResponse } from "./failure_policy.ts";
+import type { FrameKind, RunnerMetrics } from "./metrics.ts";
 import { clipPeerValue, type RepeatedLog } from "./repeated_log.ts";
 
 /** What every connection of one runner shares. */
@@ -70,6 +73,10 @@ export interface ConnectionContext {
   readonly readHighWaterMark?: number | undefined;
   /** Where failures a peer can repeat at will are logged, bounded. */
   readonly log: RepeatedLog;
+  /** What is counted when metrics are on; `undefined` when off. */
+  readonly metrics?: RunnerMetrics | undefined;
+  /** Watches plugin filters (metrics, tracing); `undefined` when both are off. */
+  readonly filters?: FilterObserver | undefined;
   /** True once the server drains: each connection ends right behind its next reply. */
   readonly stopping: boolean;
 }
@@ -97,6 +104,8 @@ export class ServedConnection implements ExtraInfoChannel {
   #call: Call | undefined;
   /** The `id` of the call being handled, for log lines. */
   #requestId = 0;
+  /** The conf token of the call being handled, for log lines. */
+  #confToken = 0;
   /** The key of the PrepareConf being handled, for log lines. */
   #confKey: string | undefined;
   /** An ExtraInfo question is waiting for its answer. */
@@ -150,6 +159,7 @@ export class ServedConnection implements ExtraInfoChannel {
 
   /** Sends one ExtraInfo question and resolves with APISIX's answer (the Call asks one at a time). */
   async ask(question: ExtraInfoRequest): Promise<Uint8Array | undefined> {
+    this.#context.metrics?.extraInfo(_EXTRA_INFO_KINDS[question.type]);
     this.#asking = true;
     try {
       const pending = this.conn.write(this.#context.encoder.extraInfoRequest(question));
@@ -199,9 +209,15 @@ export class ServedConnection implements ExtraInfoChannel {
     } catch (error) {
       return this.#afterWait(this.#failureReply(type, error));
     }
-    if (!(reply instanceof Promise)) return this.#afterWait(reply);
+    if (!(reply instanceof Promise)) {
+      this.#context.metrics?.frame(_frameKind(type), "ok");
+      return this.#afterWait(reply);
+    }
     return reply.then(
-      (frame) => this.#afterWait(frame),
+      (frame) => {
+        this.#context.metrics?.frame(_frameKind(type), "ok");
+        return this.#afterWait(frame);
+      },
       (error) => this.#afterWait(this.#failureReply(type, error)),
     );
   }
@@ -210,31 +226,47 @@ export class ServedConnection implements ExtraInfoChannel {
     const { confs, registry, skipInvalidConf, encoder } = this.#context;
     const request = decodePrepareConfRequest(payload);
     this.#confKey = request.key;
+    let prepared = false;
     // An empty key is no key: confs without one must never share a token.
     const token = confs.put(
       request.key === "" ? undefined : request.key,
-      () =>
-        prepareConfs(registry, request.conf ?? [], {
+      () => {
+        prepared = true;
+        return prepareConfs(registry, request.conf ?? [], {
           skipInvalid: skipInvalidConf,
           onSkip: this.#logSkipped,
-        }),
+        });
+      },
     );
     this.#confKey = undefined;
+    this.#context.metrics?.conf(prepared ? "prepared" : "reused_key");
     return encoder.prepareConfResponse(token);
   }
 
   /** One HttpReqCall or HttpRespCall: the conf by token, the phase, the reply. */
-  #serveCall<Raw extends { readonly id: number; readonly confToken: number }, View, Result>(
+  #serveCall<
+    Raw extends {
+      readonly id: number;
+      readonly confToken: number;
+      readonly headers: readonly TextEntry[];
+    },
+    View,
+    Result,
+  >(
     phase: Phase<Raw, View, Result>,
     raw: Raw,
     reply: (id: number, result: Result) => Uint8Array,
   ): Uint8Array | Promise<Uint8Array> {
     const chain = this.#context.confs.get(raw.confToken);
-    if (chain === undefined) throw new ConfTokenNotFoundError(raw.confToken);
+    if (chain === undefined) {
+      this.#context.metrics?.tokenNotFound();
+      throw new ConfTokenNotFoundError(raw.confToken);
+    }
     if (chain.length === 0) return reply(raw.id, phase.unchanged);
     const call = this.#call = new Call(this);
     this.#requestId = raw.id;
-    const result = runPhase(phase, chain, raw, call);
+    this.#confToken = raw.confToken;
+    const result = runPhase(phase, chain, raw, call, this.#context.filters);
     if (result instanceof Promise) {
       this.deadlineAt = performance.now() + this.#context.callTimeoutMs;
       return result.then((settled) => this.#replyInSync(reply, raw.id, settled));
@@ -277,6 +309,7 @@ export class ServedConnection implements ExtraInfoChannel {
     this.#call = undefined;
     this.deadlineAt = 0;
     this.#requestId = 0;
+    this.#confToken = 0;
     const outOfSync = this.#asking || this.#broken;
     this.#broken = false;
     return outOfSync;
@@ -299,15 +332,23 @@ export class ServedConnection implements ExtraInfoChannel {
   /** The error frame for a failed frame, or `null` when the connection must be closed. */
   #failureReply(type: number, error: unknown): Uint8Array | null {
     const requestId = this.#requestId;
+    const confToken = this.#confToken;
     const confKey = this.#confKey;
     this.#confKey = undefined;
     const outOfSync = this.#endCall(disconnectOf(error) ?? error);
     const failure = failureResponse(error);
+    const metrics = this.#context.metrics;
     if (failure.kind === "close" || outOfSync || disconnectOf(error) !== undefined) {
+      metrics?.frame(_frameKind(type), "closed");
       logConnectionClosed(this.#context.log, error, "warning");
       return null;
     }
-    logFrameFailure(this.#context.log, error, failure, { type, requestId, confKey });
+    if (metrics !== undefined) {
+      metrics.frame(_frameKind(type), "error");
+      if (error instanceof UnknownPluginError) metrics.conf("unknown_plugin");
+      else if (error instanceof PluginConfError) metrics.conf("bad_conf");
+    }
+    logFrameFailure(this.#context.log, error, failure, { type, requestId, confToken, confKey });
     return this.#context.encoder.errorResponse(failure.code);
   }
 
@@ -320,4 +361,19 @@ export class ServedConnection implements ExtraInfoChannel {
       { reason: clipPeerValue(error.message), plugin },
     );
   };
+}
+
+const _EXTRA_INFO_KINDS = { var: "var", reqBody: "req_body", respBody: "resp_body" } as const;
+
+function _frameKind(type: number): FrameKind {
+  switch (type) {
+    case FrameType.PrepareConf:
+      return "prepare_conf";
+    case FrameType.HttpReqCall:
+      return "http_req_call";
+    case FrameType.HttpRespCall:
+      return "http_resp_call";
+    default:
+      return "unknown";
+  }
 }

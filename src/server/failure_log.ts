@@ -20,13 +20,16 @@ export interface FailedFrame {
   readonly type: number;
   /** The call's id (0 for PrepareConf). */
   readonly requestId: number;
+  /** The call's conf token (0 for PrepareConf, or when the call had not started). */
+  readonly confToken?: number;
   /** The PrepareConf key, for a PrepareConf. */
   readonly confKey?: string | undefined;
 }
 
 /**
  * Logs a failed frame through `log`, one line per kind (route key, plugin, error
- * class), the rest counted. Failures the runner foresees (an unknown plugin, a
+ * class), the rest counted. A call's line carries `requestId`, `confToken`,
+ * `plugin` and `phase` as properties (fields in JSON lines). Failures the runner foresees (an unknown plugin, a
  * bad conf, an unknown token, a plugin past its deadline or returning something
  * that is not a Response) are logged by message alone; what a plugin threw, and
  * anything unforeseen, with its stack. The full error of every first line is
@@ -72,6 +75,8 @@ export function logFrameFailure(
     const kind = `${phase} calls failing in plugin ${plugin} (${thrown?.name ?? name})`;
     written = log.log(kind, "error", _CALL, {
       requestId: frame.requestId,
+      confToken: frame.confToken,
+      phase: phase === "HTTPRespCall" ? "response" : "request",
       plugin,
       code,
       error: thrown ?? (_isForeseen(error) || error instanceof PluginFilterError ? reason : error),

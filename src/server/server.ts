@@ -2,10 +2,12 @@
 import { getLogger } from "@logtape/logtape";
 import { type Clock, ConfCache } from "../conf/conf_cache.ts";
 import { FrameEncoder, NameCache } from "../protocol/mod.ts";
+import { combineObservers, type FilterObserver } from "../plugin/observer.ts";
 import type { PreparedPlugin } from "../plugin/prepare.ts";
 import type { PluginRegistry } from "../plugin/registry.ts";
 import type { Listener, PathInfo, SocketRuntime } from "../runtime/types.ts";
 import { type ConnectionContext, ServedConnection } from "./connection.ts";
+import type { RunnerMetrics } from "./metrics.ts";
 import { RepeatedLog } from "./repeated_log.ts";
 import { listenFailure, prepareSocketPath } from "./socket_path.ts";
 
@@ -48,6 +50,10 @@ export interface RunnerServerOptions {
   readHighWaterMark?: number;
   /** Summary window of repeated failure logs in ms (tests); see `repeated_log.ts`. */
   logSummaryIntervalMs?: number;
+  /** Counts what the server does (`--metrics-listen`); none by default. */
+  metrics?: RunnerMetrics;
+  /** Watches plugin filters, e.g. tracing (`--otel`); the metrics' own observer is added. */
+  filters?: FilterObserver;
 }
 
 /**
@@ -81,8 +87,14 @@ export class RunnerServer {
       callTimeoutMs: options.callTimeoutMs ?? DEFAULT_CALL_TIMEOUT_MS,
       readHighWaterMark: options.readHighWaterMark,
       log: new RepeatedLog(logger, { intervalMs: options.logSummaryIntervalMs }),
+      metrics: options.metrics,
+      filters: _observerOf(options),
       stopping: false,
     };
+    options.metrics?.observe({
+      connections: () => this.#connections.size,
+      confs: () => this.#context.confs.size,
+    });
   }
 
   /** Number of open connections. */
@@ -232,6 +244,7 @@ export class RunnerServer {
     try {
       // While draining too: APISIX connected before the socket path changed hands.
       for await (const conn of listener.accept()) {
+        this.#context.metrics?.connectionOpened();
         const served = new ServedConnection(conn, this.#context);
         this.#connections.set(
           served,
@@ -251,4 +264,10 @@ export class RunnerServer {
       }
     }
   }
+}
+
+/** The filter observer of the metrics and the one given, as one; `undefined` when none. */
+function _observerOf(options: RunnerServerOptions): FilterObserver | undefined {
+  const observers = [options.metrics?.filters, options.filters].filter((o) => o !== undefined);
+  return observers.length === 0 ? undefined : combineObservers(observers);
 }

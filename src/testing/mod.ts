@@ -3,7 +3,13 @@
 export { FakeExtraInfoChannel, fakeHttpReqCall, fakeHttpRespCall } from "./fake.ts";
 export { parseIp } from "../plugin/ip.ts";
 export type { FakeArgsInit, FakeExtraInfoInit, FakeRequestInit, FakeResponseInit } from "./fake.ts";
-export { runRequestChain, runRequestPlugin, runResponseChain, runResponsePlugin } from "./run.ts";
+export {
+  runRequestChain,
+  runRequestPlugin,
+  runResponseChain,
+  runResponsePlugin,
+  setupPlugin,
+} from "./run.ts";
 export type {
   AskedInfo,
   ChainStep,

@@ -10,6 +10,7 @@ import type {
 } from "../protocol/types.ts";
 import { runRequestFilters, runResponseFilters } from "../plugin/phase.ts";
 import { prepareConfs } from "../plugin/prepare.ts";
+import { getLogger } from "@logtape/logtape";
 import { PluginRegistry } from "../plugin/registry.ts";
 import type { AnyPlugin, Plugin } from "../plugin/types.ts";
 import {
@@ -31,6 +32,11 @@ export interface ChainStep {
   readonly plugin: AnyPlugin;
   /** Default `"{}"`. */
   readonly conf?: ConfInput | undefined;
+  /**
+   * The plugin's state (what its `setup()` returns). When omitted and the plugin
+   * has a `setup()`, the kit runs it before the run and `dispose()` after.
+   */
+  readonly state?: unknown;
 }
 
 /** What the extra-info questions of a run were. */
@@ -71,6 +77,8 @@ export interface ResponseRunResult extends AskedInfo {
 export interface RunRequestOptions {
   /** The plugin conf; default `"{}"`. */
   readonly conf?: ConfInput | undefined;
+  /** The plugin's state; see {@linkcode ChainStep.state}. */
+  readonly state?: unknown;
   /** The fake request, its vars and body. */
   readonly request?: FakeRequestInit | undefined;
   /** Call signal; default never aborts. */
@@ -81,6 +89,8 @@ export interface RunRequestOptions {
 export interface RunResponseOptions {
   /** The plugin conf; default `"{}"`. */
   readonly conf?: ConfInput | undefined;
+  /** The plugin's state; see {@linkcode ChainStep.state}. */
+  readonly state?: unknown;
   /** The fake upstream response, its vars and body. */
   readonly response?: FakeResponseInit | undefined;
   /** Call signal; default never aborts. */
@@ -105,7 +115,7 @@ export function runRequestPlugin<C>(
   plugin: Plugin<C>,
   options: RunRequestOptions = {},
 ): Promise<RequestRunResult> {
-  return runRequestChain([{ plugin, conf: options.conf }], options);
+  return runRequestChain([{ plugin, conf: options.conf, state: options.state }], options);
 }
 
 /**
@@ -123,12 +133,17 @@ export async function runRequestChain(
   steps: readonly ChainStep[],
   options: Omit<RunRequestOptions, "conf"> = {},
 ): Promise<RequestRunResult> {
-  const chain = _prepare(steps);
+  const { chain, dispose } = await _prepare(steps);
   const channel = new FakeExtraInfoChannel(options.request, "reqBody");
-  const action = await runRequestFilters(chain, fakeHttpReqCall(options.request), {
-    extraInfo: channel,
-    signal: options.signal ?? new AbortController().signal,
-  });
+  let action;
+  try {
+    action = await runRequestFilters(chain, fakeHttpReqCall(options.request), {
+      extraInfo: channel,
+      signal: options.signal ?? new AbortController().signal,
+    });
+  } finally {
+    await dispose();
+  }
   const body = action?.body;
   return {
     action,
@@ -157,7 +172,7 @@ export function runResponsePlugin<C>(
   plugin: Plugin<C>,
   options: RunResponseOptions = {},
 ): Promise<ResponseRunResult> {
-  return runResponseChain([{ plugin, conf: options.conf }], options);
+  return runResponseChain([{ plugin, conf: options.conf, state: options.state }], options);
 }
 
 /**
@@ -174,12 +189,17 @@ export async function runResponseChain(
   steps: readonly ChainStep[],
   options: Omit<RunResponseOptions, "conf"> = {},
 ): Promise<ResponseRunResult> {
-  const chain = _prepare(steps);
+  const { chain, dispose } = await _prepare(steps);
   const channel = new FakeExtraInfoChannel(options.response, "respBody");
-  const result = await runResponseFilters(chain, fakeHttpRespCall(options.response), {
-    extraInfo: channel,
-    signal: options.signal ?? new AbortController().signal,
-  });
+  let result;
+  try {
+    result = await runResponseFilters(chain, fakeHttpRespCall(options.response), {
+      extraInfo: channel,
+      signal: options.signal ?? new AbortController().signal,
+    });
+  } finally {
+    await dispose();
+  }
   return {
     result,
     status: result.status,
@@ -189,8 +209,58 @@ export async function runResponseChain(
   };
 }
 
-function _prepare(steps: readonly ChainStep[]) {
+/**
+ * Runs `plugin`'s `setup()` as the runner would (a logger under its name, a
+ * signal that fires on `dispose()`), for tests that reuse one state across many
+ * runs: pass `state` to the run functions, and call `dispose()` at the end.
+ *
+ * @example
+ * ```ts
+ * const { state, dispose } = await setupPlugin(limitCount);
+ * await runRequestPlugin(limitCount, { conf, state });
+ * await dispose();
+ * ```
+ */
+export async function setupPlugin<C, S>(
+  plugin: Plugin<C, S>,
+): Promise<{ readonly state: S | undefined; dispose(): Promise<void> }> {
+  if (plugin.setup === undefined) return { state: undefined, dispose: () => Promise.resolve() };
+  const stopping = new AbortController();
+  const state = await plugin.setup({
+    logger: getLogger(["apisix-runner", "plugin", plugin.name]),
+    signal: stopping.signal,
+  });
+  return {
+    state,
+    async dispose() {
+      stopping.abort(new Error("disposed"));
+      await plugin.dispose?.(state);
+    },
+  };
+}
+
+async function _prepare(steps: readonly ChainStep[]) {
   const registry = new PluginRegistry([...new Set(steps.map((step) => step.plugin))]);
+  const states = new Map<AnyPlugin, unknown>();
+  const disposers: (() => Promise<void>)[] = [];
+  const dispose = async () => {
+    for (const disposer of disposers.splice(0).reverse()) await disposer();
+  };
+  try {
+    for (const step of steps) {
+      if (states.has(step.plugin)) continue;
+      if (step.state !== undefined || step.plugin.setup === undefined) {
+        states.set(step.plugin, step.state);
+        continue;
+      }
+      const set = await setupPlugin(step.plugin);
+      states.set(step.plugin, set.state);
+      disposers.push(set.dispose);
+    }
+  } catch (error) {
+    await dispose();
+    throw error;
+  }
   const entries = steps.map((step) => ({
     name: step.plugin.name,
     value: step.conf === undefined
@@ -199,7 +269,15 @@ function _prepare(steps: readonly ChainStep[]) {
       ? step.conf
       : JSON.stringify(step.conf),
   }));
-  return prepareConfs(registry, entries, { skipInvalid: false });
+  let chain;
+  try {
+    chain = prepareConfs(registry, entries, { skipInvalid: false })
+      .map((prepared) => ({ ...prepared, state: states.get(prepared.plugin) }));
+  } catch (error) {
+    await dispose();
+    throw error;
+  }
+  return { chain, dispose };
 }
 
 function _asked(channel: FakeExtraInfoChannel, bodyType: "reqBody" | "respBody"): AskedInfo {

@@ -34,7 +34,7 @@ export const DENO_PERMISSION_FLAGS: readonly string[] = [
   "--allow-read",
   "--allow-write",
   "--allow-net",
-  "--allow-env=APISIX_LISTEN_ADDRESS,APISIX_CONF_EXPIRE_TIME",
+  "--allow-env=APISIX_LISTEN_ADDRESS,APISIX_CONF_EXPIRE_TIME,OTEL_*",
 ];
 
 /** How the runner is started. */

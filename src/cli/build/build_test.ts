@@ -37,7 +37,7 @@ describe("denoPermissionFlags()", () => {
       "--allow-read",
       "--allow-write",
       "--allow-net",
-      "--allow-env=APISIX_LISTEN_ADDRESS,APISIX_CONF_EXPIRE_TIME",
+      "--allow-env=APISIX_LISTEN_ADDRESS,APISIX_CONF_EXPIRE_TIME,OTEL_*",
     ]);
   });
 
@@ -51,7 +51,7 @@ describe("denoPermissionFlags()", () => {
         "--allow-read=/usr/local/apisix/conf,/etc/my-plugin",
         "--allow-write=/usr/local/apisix/conf",
         "--allow-net",
-        "--allow-env=APISIX_LISTEN_ADDRESS,APISIX_CONF_EXPIRE_TIME,AUTH_KEY",
+        "--allow-env=APISIX_LISTEN_ADDRESS,APISIX_CONF_EXPIRE_TIME,OTEL_*,AUTH_KEY",
         "--allow-sys=hostname",
       ],
     );

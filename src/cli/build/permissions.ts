@@ -7,6 +7,8 @@ import { BuildOptionError } from "../errors.ts";
 export const RUNNER_ENV_VARS: readonly string[] = [
   "APISIX_LISTEN_ADDRESS",
   "APISIX_CONF_EXPIRE_TIME",
+  // The OpenTelemetry SDK reads many OTEL_* variables of its own: Deno 2.1+ takes a prefix.
+  "OTEL_*",
 ];
 
 /**
@@ -14,13 +16,13 @@ export const RUNNER_ENV_VARS: readonly string[] = [
  * file: create, stale-file check and removal, chmod), net (Deno checks unix
  * socket listens against `--allow-net`, and can scope it only to one exact
  * socket path, which APISIX makes from its master pid), the two APISIX env
- * variables, plus the user's `allow` entries merged in.
+ * variables and the `OTEL_*` ones (tracing), plus the user's `allow` entries merged in.
  *
  * @example
  * ```ts
  * denoPermissionFlags({ socketDir: "/usr/local/apisix/conf", allow: ["env=AUTH_KEY"] });
  * // ["--allow-read=/usr/local/apisix/conf", "--allow-write=/usr/local/apisix/conf",
- * //  "--allow-net", "--allow-env=APISIX_LISTEN_ADDRESS,APISIX_CONF_EXPIRE_TIME,AUTH_KEY"]
+ * //  "--allow-net", "--allow-env=APISIX_LISTEN_ADDRESS,APISIX_CONF_EXPIRE_TIME,OTEL_*,AUTH_KEY"]
  * ```
  */
 export function denoPermissionFlags(

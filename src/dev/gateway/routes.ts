@@ -2,6 +2,7 @@
 
 import { formatPrepareConfKey } from "../client/client.ts";
 import type { TextEntry } from "../../protocol/types.ts";
+import { confHash } from "../../plugin/conf_hash.ts";
 
 /** The three APISIX plugins that talk to the runner, in the order they run. */
 export const EXT_PLUGIN_PHASES = [
@@ -183,7 +184,7 @@ function _parseRoute(value: unknown, index: number, source: string): Route {
     }
     methods = value.methods.map((m: string) => m.toUpperCase());
   }
-  const version = _hash(JSON.stringify(value));
+  const version = confHash(JSON.stringify(value));
   const routeId = String(id);
   const plugins: Partial<Record<ExtPluginPhase, ExtPluginConf>> = {};
   const rawPlugins = value.plugins ?? {};
@@ -373,14 +374,4 @@ function _optionalString(
 
 function _isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
-}
-
-/** FNV-1a (32 bit) as 8 hex digits: a short, stable conf version. */
-function _hash(text: string): string {
-  let hash = 0x811c9dc5;
-  for (let i = 0; i < text.length; i++) {
-    hash ^= text.charCodeAt(i);
-    hash = Math.imul(hash, 0x01000193);
-  }
-  return (hash >>> 0).toString(16).padStart(8, "0");
 }
