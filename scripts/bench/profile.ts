@@ -1,6 +1,7 @@
 // Profiles the runner under one benchmark workload and prints its hottest functions.
 //
 // Usage: deno run -A scripts/bench/profile.ts [--runtime deno|bun] [--workload say]
+//          ["--runner-args=--metrics-listen 127.0.0.1:0"]
 //          [--connections 16] [--duration 3000] [--interval 100] [--top 30]
 // Starts the runner with --cpu-prof (both runtimes write a markdown summary too), drives it with
 // the load generator, stops it with SIGTERM and prints the self-time table. The full .cpuprofile
@@ -26,6 +27,7 @@ const { values } = parseArgs({
     duration: { type: "string", default: "3000" },
     interval: { type: "string", default: "100" },
     top: { type: "string", default: "30" },
+    "runner-args": { type: "string", default: "" },
   },
 });
 
@@ -40,9 +42,11 @@ const profFlags = [
   `--cpu-prof-interval=${values.interval}`,
 ];
 const entry = join(ROOT, "scripts/bench/bundled_runner.ts");
+/** `--runner-args "..."`: extra runner flags, e.g. `--metrics-listen 127.0.0.1:0`. */
+const RUNNER_ARGS = (values["runner-args"] ?? "").split(" ").filter((arg) => arg !== "");
 const command = values.runtime === "deno"
-  ? [join(BIN, "deno"), "run", "-A", ...profFlags, entry, "run"]
-  : [join(BIN, "bun"), ...profFlags, entry, "run"];
+  ? [join(BIN, "deno"), "run", "-A", ...profFlags, entry, "run", ...RUNNER_ARGS]
+  : [join(BIN, "bun"), ...profFlags, entry, "run", ...RUNNER_ARGS];
 
 const runner = spawn("taskset", ["-c", "0", ...command], {
   env: { APISIX_LISTEN_ADDRESS: `unix:${socket}`, APISIX_CONF_EXPIRE_TIME: "3600" },

@@ -37,7 +37,7 @@ describe("PrometheusMetrics", () => {
 
   test("the filter observer records each filter's duration and counts its failures by kind", async () => {
     const metrics = new PrometheusMetrics();
-    const call = { requestId: 1, confToken: 1, headers: [] };
+    const call = { id: 1, confToken: 1, headers: [] };
     metrics.filters.start("say", "request", call).end("ok");
     metrics.filters.start("say", "request", call).end("stop");
     metrics.filters.start("auth", "response", call).end("timeout");

@@ -55,7 +55,7 @@ export class Tracing implements FilterObserver {
         "apisix.plugin.name": plugin,
         "apisix.plugin.phase": phase,
         "apisix.conf_token": call.confToken,
-        "apisix.request_id": call.requestId,
+        "apisix.request_id": call.id,
       },
     }, parent);
     const context = span.spanContext();

@@ -13,13 +13,17 @@ export type PhaseName = "request" | "response";
  */
 export type FilterOutcome = "ok" | "stop" | "throw" | "timeout" | "bad_return";
 
-/** What an observer learns of the call a filter runs in. */
+/** What an observer learns of the call a filter runs in (the decoded call itself). */
 export interface ObservedCall {
   /** The call's id. */
-  readonly requestId: number;
+  readonly id: number;
   /** The conf token of the route. */
   readonly confToken: number;
-  /** The headers the call carries: the request's (request phase), the upstream response's. */
+  /**
+   * The headers the call carries: the request's (request phase), the upstream
+   * response's. Decoded on first read: an observer that does not need them
+   * (metrics) must not touch them.
+   */
   readonly headers: readonly TextEntry[];
 }
 

@@ -139,11 +139,8 @@ function _watch(
   raw: ObservedRaw,
   call: CallContext,
 ): FilterWatch {
-  const watch = observer.start(plugin.name, phase.name, {
-    requestId: raw.id,
-    confToken: raw.confToken,
-    headers: raw.headers,
-  });
+  // The raw call itself: its headers are decoded only if read (tracing reads them, metrics not).
+  const watch = observer.start(plugin.name, phase.name, raw);
   call.traceparent = watch.traceparent;
   return watch;
 }

@@ -507,7 +507,7 @@ describe("runPhase() with a filter observer", () => {
     const seen: string[] = [];
     const observer: FilterObserver = {
       start(plugin, phase, info) {
-        seen.push(`start ${phase} ${plugin} ${info.requestId}`);
+        seen.push(`start ${phase} ${plugin} ${info.id}`);
         return {
           traceparent: `tp-${plugin}`,
           end: (outcome) => seen.push(`end ${plugin} ${outcome}`),
