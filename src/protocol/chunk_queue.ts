@@ -53,6 +53,23 @@ export class ChunkQueue {
     return this.#chunks[i]![at]!;
   }
 
+  /**
+   * The first four bytes as a big-endian unsigned number (the caller checked
+   * `length >= 4`): a frame header, read straight from the head chunk when it holds them.
+   */
+  peekUint32(): number {
+    const head = this.#head;
+    const at = this.#offset;
+    if (this.#ends[head]! - at >= 4) {
+      const chunk = this.#chunks[head]!;
+      return ((chunk[at]! << 24) | (chunk[at + 1]! << 16) | (chunk[at + 2]! << 8) |
+        chunk[at + 3]!) >>>
+        0;
+    }
+    return ((this.byteAt(0) << 24) | (this.byteAt(1) << 16) | (this.byteAt(2) << 8) |
+      this.byteAt(3)) >>> 0;
+  }
+
   /** Drops `size` bytes from the front (the caller checked `length >= size`). */
   skip(size: number): void {
     this.#length -= size;

@@ -139,6 +139,24 @@ test("FrameReader.serve() assembles frames split across chunks, header included"
   assert.deepEqual(seen, [[9, 8, 7, 6, 5]]);
 });
 
+test("FrameReader.serve() reads headers cut at any byte, with types up to 0xFF and lengths past 16 bits", () => {
+  const big = new Array<number>(0x010203).fill(7);
+  const stream = new Uint8Array([...frame(0xff, [1]), ...frame(0x80, big), ...frame(1, [])]);
+  // Cuts at every byte around each header, and through the long payload.
+  const cuts = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 0x8000, stream.length - 4, stream.length - 2];
+  for (const cut of cuts) {
+    const reader = new FrameReader();
+    const seen: string[] = [];
+    reader.serve((type, payload) => {
+      seen.push(`${type}:${payload.length}:${payload[0]}`);
+      return new Uint8Array(0);
+    }, () => undefined);
+    push(reader, stream.subarray(0, cut));
+    push(reader, stream.subarray(cut));
+    assert.deepEqual(seen, ["255:1:1", `128:${0x010203}:7`, "1:0:undefined"], `cut at ${cut}`);
+  }
+});
+
 test("FrameReader.serve() holds frames while a handler waits and serves next() meanwhile", async () => {
   const reader = new FrameReader();
   const order: string[] = [];

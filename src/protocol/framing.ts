@@ -146,6 +146,8 @@ export class FrameReader {
   #onResume: (() => void) | undefined;
   /** Size of the frame at the head whose bytes are not all here: it widens the read window. */
   #wanted = 0;
+  /** The type of the frame `#takePayload()` took last. */
+  #takenType = 0;
   #nextResolve: ((frame: Frame | null) => void) | undefined;
   #nextReject: ((reason: unknown) => void) | undefined;
   #handler: FrameHandler | undefined;
@@ -263,12 +265,12 @@ export class FrameReader {
     this.#dispatching = true;
     try {
       while (!this.#busy && this.#handler !== undefined) {
-        const frame = this.#take();
-        if (frame === undefined) break;
+        const payload = this.#takePayload();
+        if (payload === undefined) break;
         this.#updateFlow();
         let reply: Uint8Array | null | Promise<Uint8Array | null>;
         try {
-          reply = this.#handler(frame.type, frame.payload);
+          reply = this.#handler(this.#takenType, payload);
         } catch (error) {
           this.#stopServing(error);
           return;
@@ -362,24 +364,33 @@ export class FrameReader {
 
   /** Takes the head frame when all of it is here; else records its size and returns `undefined`. */
   #take(): Frame | undefined {
+    const payload = this.#takePayload();
+    return payload === undefined ? undefined : { type: this.#takenType, payload };
+  }
+
+  /**
+   * {@linkcode FrameReader.#take} without the frame object (the push path's): the
+   * payload, its type left in `#takenType`.
+   */
+  #takePayload(): Uint8Array | undefined {
     const queue = this.#queue;
     const buffered = queue.length;
     if (buffered < FRAME_HEADER_SIZE) return undefined;
-    const length = this.#length();
+    const header = queue.peekUint32();
+    const length = header & 0xffffff;
     if (buffered < FRAME_HEADER_SIZE + length) {
       this.#wanted = FRAME_HEADER_SIZE + length;
       return undefined;
     }
     this.#wanted = 0;
-    const type = queue.byteAt(0);
+    this.#takenType = header >>> 24;
     queue.skip(FRAME_HEADER_SIZE);
-    return { type, payload: length === 0 ? new Uint8Array(0) : queue.take(length) };
+    return length === 0 ? new Uint8Array(0) : queue.take(length);
   }
 
   /** The payload length in the buffered header (caller checked that 4 bytes are here). */
   #length(): number {
-    const queue = this.#queue;
-    return (queue.byteAt(1) << 16) | (queue.byteAt(2) << 8) | queue.byteAt(3);
+    return this.#queue.peekUint32() & 0xffffff;
   }
 
   #updateFlow(): void {

@@ -67,10 +67,19 @@ export class WriteQueue {
     if (this.#closed) throw new SocketClosedError(bytes.byteLength);
     if (bytes.byteLength === 0) return undefined;
     this.#queued += bytes.byteLength;
-    this.#chunks.push(bytes);
     // Only a send that failed at once throws here: a peer may take the bytes and close in the
     // same turn (the memory runtime's peer answers synchronously), which is no failure of this write.
-    if (!this.#blocked && this.#flush()) throw this.#error;
+    if (this.#blocked) {
+      this.#chunks.push(bytes);
+    } else if (this.#chunks.length === 0) {
+      // The common case, a reply to a waiting peer: straight to the socket. Nobody waits on an
+      // empty, unblocked queue, so there is nobody to wake either.
+      if (this.#sendOne(bytes)) throw this.#error;
+    } else {
+      // Only from inside a send (a peer that answers synchronously): behind what waits.
+      this.#chunks.push(bytes);
+      if (this.#flush()) throw this.#error;
+    }
     if (this.#queued <= this.#highWaterMark) return undefined;
     return new Promise((resolve, reject) => this.#waiters.push({ resolve, reject }));
   }
@@ -126,28 +135,37 @@ export class WriteQueue {
     const chunks = this.#chunks;
     while (chunks.length > 0 && !this.#blocked && !this.#closed) {
       const bytes = chunks.length === 1 ? chunks.pop()! : this.#coalesced();
-      let sent: number | Promise<number>;
-      try {
-        sent = this.#send(bytes);
-      } catch (error) {
-        this.close(error);
-        return true;
-      }
-      if (typeof sent === "number") {
-        // A socket that took part of the bytes at once takes more only after `drain()`.
-        if (!this.#taken(bytes, sent)) this.#blocked = true;
-      } else {
-        this.#blocked = true;
-        sent.then((n) => {
-          if (this.#closed) return;
-          // An asynchronous write that took part of the bytes is simply continued.
-          this.#blocked = false;
-          this.#taken(bytes, n);
-          this.#flush();
-        }, (error) => this.close(error));
-      }
+      if (this.#sendOne(bytes)) return true;
     }
     this.#wakeWriters();
+    return false;
+  }
+
+  /**
+   * Hands `bytes` (counted in `#queued`, out of `#chunks`) to the socket; what it
+   * does not take goes back to the front. Returns whether the send threw.
+   */
+  #sendOne(bytes: Uint8Array): boolean {
+    let sent: number | Promise<number>;
+    try {
+      sent = this.#send(bytes);
+    } catch (error) {
+      this.close(error);
+      return true;
+    }
+    if (typeof sent === "number") {
+      // A socket that took part of the bytes at once takes more only after `drain()`.
+      if (!this.#taken(bytes, sent)) this.#blocked = true;
+    } else {
+      this.#blocked = true;
+      sent.then((n) => {
+        if (this.#closed) return;
+        // An asynchronous write that took part of the bytes is simply continued.
+        this.#blocked = false;
+        this.#taken(bytes, n);
+        this.#flush();
+      }, (error) => this.close(error));
+    }
     return false;
   }
 

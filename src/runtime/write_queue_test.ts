@@ -57,6 +57,29 @@ test("WriteQueue runs one asynchronous send at a time and continues a partial on
   assert.equal(queue.queued, 0);
 });
 
+test("WriteQueue keeps the order of a write made from inside a send (a peer answering at once)", async () => {
+  /** The values sent, one per run of equal bytes. */
+  const runs: number[] = [];
+  let release: (() => void) | undefined;
+  const queue: WriteQueue = new WriteQueue((chunk) => {
+    if (release === undefined) {
+      // The first send stays in flight while two large writes queue behind it.
+      return new Promise<number>((resolve) => release = () => resolve(chunk.byteLength));
+    }
+    for (const value of chunk) if (runs.at(-1) !== value) runs.push(value);
+    // The peer answers the first large chunk at once, and the answer makes us write again.
+    if (chunk[0] === 1) queue.write(bytes(3));
+    return chunk.byteLength;
+  }, 1 << 20);
+  queue.write(bytes(0));
+  // Two chunks over the coalescing limit together: they go out one send each.
+  queue.write(new Uint8Array(40_000).fill(1));
+  queue.write(new Uint8Array(40_000).fill(2));
+  release!();
+  await queue.flushed();
+  assert.deepEqual(runs, [1, 2, 3]);
+});
+
 test("WriteQueue.close() drops what is queued, rejects waiting writers and refuses later writes", async () => {
   const queue = new WriteQueue(() => 0, 1);
   const waiting = queue.write(bytes(1, 2, 3));
