@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { UnexpectedEofError } from "./errors.ts";
-import { FrameReader } from "./framing.ts";
+import { FrameReader } from "./frame_reader.ts";
 
 /** A frame: type byte, 24-bit big-endian length, payload. */
 function frame(type: number, payload: number[]): Uint8Array {

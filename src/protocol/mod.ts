@@ -3,16 +3,18 @@
 export { FrameTooLargeError, MalformedPayloadError, UnexpectedEofError } from "./errors.ts";
 export {
   decodeFrameHeader,
-  DEFAULT_READ_HIGH_WATER_MARK,
   encodeFrame,
   encodeFrameHeader,
   type Frame,
+  writeFrameHeader,
+} from "./framing.ts";
+export {
+  DEFAULT_READ_HIGH_WATER_MARK,
   type FrameHandler,
   FrameReader,
   type FrameReaderOptions,
   type FrameWriter,
-  writeFrameHeader,
-} from "./framing.ts";
+} from "./frame_reader.ts";
 export { FrameEncoder } from "./encoder.ts";
 export { NameCache } from "./lazy_text_entries.ts";
 export {

@@ -2,7 +2,7 @@
 
 /**
  * Where a connection delivers the bytes it receives (the frame reader of
- * `protocol/framing.ts` is one). The adapter never writes into a range it
+ * `protocol/frame_reader.ts` is one). The adapter never writes into a range it
  * pushed, so the sink may keep views of it.
  */
 export interface ByteSink {

@@ -2,7 +2,7 @@
 //
 // Life of a call, for a newcomer:
 //  1. The runtime adapter pushes the bytes it reads into this connection's FrameReader
-//     (protocol/framing.ts), which hands each whole frame to `#serveFrame()` synchronously,
+//     (protocol/frame_reader.ts), which hands each whole frame to `#serveFrame()` synchronously,
 //     from inside the socket's data callback.
 //  2. PrepareConf: the confs are parsed once (plugin/phase.ts `prepareConfs`) into the
 //     server's conf cache, and the token goes back.

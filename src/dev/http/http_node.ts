@@ -1,9 +1,10 @@
 // HttpRuntime on node:http, which Deno, Bun and Node all implement with raw header lines intact.
 //
-// Why node:http everywhere instead of Deno.serve / Bun.serve / fetch: the gateway must see each
-// request header line as sent (repeated lines apart, as APISIX sends them) and must set the
-// upstream `Host` (fetch drops it on Deno and Node) and read upstream headers as received, without
-// transparent decompression. node:http gives all of that on the three runtimes with one adapter.
+// Why node:http everywhere instead of each runtime's own HTTP server or fetch: the gateway must
+// see each request header line as sent (repeated lines apart, as APISIX sends them) and must set
+// the upstream `Host` (fetch drops it on Deno and Node) and read upstream headers as received,
+// without transparent decompression. node:http gives all of that on the three runtimes with one
+// adapter.
 
 import http from "node:http";
 import https from "node:https";
