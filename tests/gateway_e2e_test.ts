@@ -2,7 +2,8 @@
 
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
-import { rm, writeFile } from "node:fs/promises";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { ApisixClient } from "../src/dev/client/client.ts";
@@ -514,6 +515,52 @@ for (const runtime of RUNTIMES) {
     }
   });
 }
+
+test(`"dev --plugins" runs the plugins' setup() before the first call and dispose() at the stop`, {
+  skip: runnerUnavailable("deno"),
+  timeout: TEST_TIMEOUT_MS,
+}, async () => {
+  const dir = await mkdtemp(join(tmpdir(), "dev-lifecycle-"));
+  const routesFile = join(dir, "routes.json");
+  await writeFile(
+    routesFile,
+    JSON.stringify({
+      routes: [{
+        id: "count",
+        uri: "/count",
+        plugins: { "ext-plugin-pre-req": phase("lifecycle-counter", {}) },
+      }],
+    }),
+  );
+  const dev = await spawnRunner({
+    runtime: "deno",
+    args: [
+      "dev",
+      "--port",
+      "0",
+      "--upstream-port",
+      "0",
+      "--routes",
+      routesFile,
+      "--plugins",
+      "tests/support/fixtures/lifecycle_plugins.ts",
+    ],
+    waitForSocket: false,
+  });
+  try {
+    const output = await dev.waitForOutput(/Ctrl-C stops/, 10_000);
+    assert.match(output, /lifecycle-counter set up/);
+    const url = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(output)![1];
+    assert.equal(await (await fetch(`${url}/count`)).text(), "1");
+    assert.equal(await (await fetch(`${url}/count`)).text(), "2");
+    dev.kill("SIGINT");
+    assert.equal((await dev.exited).code, 0);
+    assert.match(dev.output(), /lifecycle-counter disposed after 2 calls, stopping=true/);
+  } finally {
+    await dev.dispose();
+    await rm(dir, { recursive: true, force: true });
+  }
+});
 
 test(`"dev --runner-socket --routes" uses an external runner process and the given routes`, {
   skip: runnerUnavailable("bun", { entry: ENTRY }) ?? runnerUnavailable("deno"),

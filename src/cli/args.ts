@@ -115,8 +115,15 @@ export function parseDevArgs(argv: readonly string[]): DevArgs {
   const runnerSocket = values["runner-socket"] as string | undefined;
   const demo = plugins.length === 0 && values["with-bundled"] !== true &&
     runnerSocket === undefined;
+  const settings = runnerSettings(values);
+  if (values.watch === true && settings.metricsListen !== undefined) {
+    // Each reload starts the new runner while the old one drains: both would want the port.
+    throw new UsageError(
+      "dev --watch cannot serve --metrics-listen: each reload's new runner starts before the old one stops",
+    );
+  }
   return {
-    ...runnerSettings(values),
+    ...settings,
     plugins,
     withBundled: values["with-bundled"] === true || demo,
     demo,
@@ -151,6 +158,7 @@ export function runnerFlags(settings: RunnerSettings): string[] {
     "--call-timeout",
     String(settings.callTimeoutMs),
     ...(settings.skipInvalidConf ? ["--skip-invalid-conf"] : []),
+    ...(settings.otel ? ["--otel"] : []),
   ];
 }
 

@@ -2,7 +2,7 @@
 
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { parseDevArgs, splitPluginFlags } from "./args.ts";
+import { parseDevArgs, runnerFlags, splitPluginFlags } from "./args.ts";
 
 test("splitPluginFlags() takes --plugins and --with-bundled out, in both spellings", () => {
   assert.deepEqual(
@@ -56,4 +56,14 @@ test("parseDevArgs() refuses a port that is not 0 to 65535", () => {
   );
   assert.throws(() => parseDevArgs(["--upstream-port", "x"]), /--upstream-port must be/);
   assert.throws(() => parseDevArgs(["--bogus"]), /Unknown option '--bogus'/);
+});
+
+test("parseDevArgs() refuses --metrics-listen with --watch, and the watched runner gets --otel", () => {
+  assert.throws(
+    () => parseDevArgs(["--watch", "--metrics-listen", "127.0.0.1:9091"]),
+    /dev --watch cannot serve --metrics-listen/,
+  );
+  assert.equal(parseDevArgs(["--metrics-listen", "127.0.0.1:9091"]).metricsListen?.port, 9091);
+  assert.ok(runnerFlags(parseDevArgs(["--watch", "--otel"])).includes("--otel"));
+  assert.ok(!runnerFlags(parseDevArgs(["--watch"])).includes("--otel"));
 });

@@ -11,6 +11,8 @@ import { parseConfTtlMs } from "../runner/env.ts";
 import { ConfigError } from "../runner/errors.ts";
 import { installLastResortHandlers } from "../runner/last_resort.ts";
 import { setupLogging, shutdownLogging } from "../runner/logging.ts";
+import { startOperations } from "../runner/operations.ts";
+import { servePlugins } from "../runner/serving.ts";
 import { detectRuntimeName, loadRuntime, processEnv } from "../runtime/detect.ts";
 import type { SocketRuntime } from "../runtime/types.ts";
 import { RunnerServer } from "../server/server.ts";
@@ -173,6 +175,7 @@ async function _startRunner(
       `${options.watch.paths.map((p) => relative(options.cwd, p) || ".").join(", ")} changes`;
   }
   const registry = new PluginRegistry(options.plugins ?? []);
+  const operations = await startOperations(options, runtime);
   const server = new RunnerServer({
     runtime,
     registry,
@@ -180,9 +183,13 @@ async function _startRunner(
     confTtlMs: parseConfTtlMs(undefined),
     callTimeoutMs: options.callTimeoutMs,
     skipInvalidConf: options.skipInvalidConf,
+    metrics: operations.metrics,
+    filters: operations.tracing,
   });
-  await server.start();
-  cleanups.push(() => server.shutdown(options.shutdownTimeoutMs));
+  // As `run` does: the plugins' setup() first, their dispose() after the drain.
+  const serving = servePlugins(registry, server, operations);
+  cleanups.push(() => serving.stop(options.shutdownTimeoutMs));
+  await serving.started;
   return `in-process on ${runtime.name}, unix:${socket.path}, plugins: ${
     registry.names().join(", ")
   }`;

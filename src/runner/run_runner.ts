@@ -1,6 +1,6 @@
 // The runner executable's composition root: command line and env in, a serving runner out, until a signal.
 import { getLogger } from "@logtape/logtape";
-import { PluginRegistry } from "../plugin/registry.ts";
+import { DISPOSE_BUDGET_MS, PluginRegistry } from "../plugin/registry.ts";
 import type { AnyPlugin } from "../plugin/types.ts";
 import {
   detectRuntimeName,
@@ -24,6 +24,7 @@ import {
 import { installLastResortHandlers } from "./last_resort.ts";
 import { setupLogging, shutdownLogging } from "./logging.ts";
 import { type Operations, startOperations } from "./operations.ts";
+import { servePlugins } from "./serving.ts";
 
 const logger = getLogger(["apisix-runner", "runner"]);
 
@@ -34,8 +35,6 @@ const logger = getLogger(["apisix-runner", "runner"]);
 export const EXIT_USAGE = 2;
 /** Exit code when a plugin's `setup()` threw. */
 export const EXIT_SETUP_FAILED = 1;
-/** Time the plugins' `dispose()` get after the drain (100 ms): drain and dispose stay inside 1 s. */
-const DISPOSE_BUDGET_MS = 100;
 
 /** Options of {@linkcode runRunner}. */
 export interface RunRunnerOptions {
@@ -149,28 +148,10 @@ async function serve(
     metrics: ops.metrics,
     filters: ops.tracing,
   });
-  const stopping = new AbortController();
   // The plugins' setup, then listening; a signal during either stops what began.
-  const setUp = registry.setup({
-    signal: stopping.signal,
-    logger: (name) => getLogger(["apisix-runner", "plugin", name]),
-  });
-  const started = setUp.then(() => server.start());
-  started.catch(() => {}); // handled below, once setUp is known to be fine
-
+  const serving = servePlugins(registry, server, ops);
   // Signal handlers go in before listening: APISIX may send SIGTERM as soon as the socket exists.
-  _stopOnSignal(runtime, async () => {
-    stopping.abort(new Error("The runner is stopping"));
-    try {
-      await started.then(() => server.shutdown(args.shutdownTimeoutMs));
-    } finally {
-      // After the drain, so no call still uses a plugin's client; bounded, inside APISIX's 1 s.
-      const [failures] = await Promise.all([registry.dispose(DISPOSE_BUDGET_MS), ops.stop()]);
-      for (const { plugin, error } of failures) {
-        logger.warn("Plugin {plugin} dispose() failed: {error}", { plugin, error });
-      }
-    }
-  });
+  _stopOnSignal(runtime, () => serving.stop(args.shutdownTimeoutMs));
   // One line, no stack (it names the user's path or plugin); the stack is for debugging the runner.
   const cannotStart = async (error: unknown, code: number, release: () => Promise<unknown>) => {
     const message = error instanceof Error ? error.message : String(error);
@@ -181,12 +162,12 @@ async function serve(
     return _fail(`Cannot start: ${message}`, code, runtime);
   };
   try {
-    await setUp;
+    await serving.setUp;
   } catch (error) {
     return await cannotStart(error, EXIT_SETUP_FAILED, ops.stop);
   }
   try {
-    await started;
+    await serving.started;
   } catch (error) {
     return await cannotStart(error, EXIT_USAGE, () => registry.dispose(DISPOSE_BUDGET_MS));
   }
