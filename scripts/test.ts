@@ -107,6 +107,18 @@ for (const runner of ["deno", "bun"] as const) {
   }
   if (plan.run.length > 0) runTests(runner, plan.run);
 }
+// A selection that runs nothing proves nothing: a mistyped filter must not look green.
+const ranTests = [...tallies].some(([label, t]) => label !== "checks" && t.passed + t.failed > 0);
+if (!ranTests) {
+  fail(
+    "checks",
+    `no test ran: ${
+      testFiles.length === 0 ? "no test file matches" : "no runner took a test file of"
+    } ${filters.length === 0 ? "the repository" : JSON.stringify(filters)}${
+      values.only === undefined ? "" : ` (--only ${values.only})`
+    }`,
+  );
+}
 
 for (const note of excludedNotes) console.log(note);
 for (const skip of skips) console.log(`SKIPPED: ${skip}`);

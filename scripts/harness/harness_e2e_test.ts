@@ -93,6 +93,13 @@ describe("scripts/test.ts", () => {
     assert.match(out, /^bun test: 1 passed, 1 failed/m);
   });
 
+  test("scripts/test.ts fails when its selection runs no test", () => {
+    const { code, out } = harness("no_such_test");
+    assert.equal(code, 1, out);
+    assert.match(out, /FAILED: no test ran: no test file matches \["no_such_test"\]/);
+    assert.equal(lastLine(out), "0 passed, 1 failed, 0 skipped");
+  });
+
   test("scripts/test.ts fails on an assertion that fails under one runner only", () => {
     const { code, out } = harness("one_runner_test");
     assert.equal(code, 1, out);

@@ -15,7 +15,7 @@ export interface TestCase {
  * Leaf test cases of a JUnit report. Deno (`nestedNames`) lists each `describe()` block as a
  * case of its file, and the block's tests as "block > test" under the file
  * `ext:deno_node/testing.ts`: those get the file of their block, and the blocks themselves,
- * which are not leaves, are dropped.
+ * which are not leaves, are dropped unless they failed by themselves (a hook threw).
  */
 export function parseJunit(xml: string, nestedNames: boolean): TestCase[] {
   const raw = [...xml.matchAll(/<testcase\b([^>]*?)(\/>|>([\s\S]*?)<\/testcase>)/g)].map((m) => ({
@@ -45,8 +45,13 @@ export function parseJunit(xml: string, nestedNames: boolean): TestCase[] {
   }
   const cases: TestCase[] = [];
   for (const c of raw) {
-    if (prefixes.has(`${c.file}\0${c.name}`)) continue;
     const failure = /<(failure|error)\b([^>]*?)(?:\/>|>([\s\S]*?)<\/\1>)/.exec(c.body);
+    // A block is no leaf: it counts only when it failed by itself (a hook that threw), not
+    // because one of its tests failed ("1 test step failed", reported on that test).
+    if (
+      prefixes.has(`${c.file}\0${c.name}`) &&
+      (failure === null || /^\d+ test steps? failed/.test(failure[3] ?? ""))
+    ) continue;
     if (failure !== null) {
       const text = decodeXml(failure[3] ?? /\bmessage="([^"]*)"/.exec(failure[2]!)?.[1] ?? "");
       cases.push({ file: c.file, name: c.name, outcome: "failed", message: firstLines(text, 6) });
