@@ -6,6 +6,7 @@ import {
   type JWTPayload,
   jwtVerify,
   type JWTVerifyGetKey,
+  type JWTVerifyOptions,
 } from "jose";
 import { definePlugin } from "../src/plugin/define_plugin.ts";
 import { stop } from "../src/plugin/stop.ts";
@@ -64,6 +65,8 @@ export interface JwtAuthConf {
   readonly forwardClaims: Readonly<Record<string, string>>;
   /** The verification key: the secret's bytes, or a resolver of the key a token names. */
   readonly key: Uint8Array | JwtKeyResolver;
+  /** jose's verify options, made once from `algorithms`, `issuer`, `audience` and `clockSkew`. */
+  readonly verifyOptions: JWTVerifyOptions;
 }
 
 /**
@@ -85,31 +88,35 @@ export interface JwtAuthConf {
 export const jwtAuth: Plugin<JwtAuthConf, undefined> = definePlugin<JwtAuthConf>({
   name: "jwt-auth",
   parseConf: parseJwtAuthConf,
-  async requestFilter(req, conf) {
+  requestFilter(req, conf) {
     const found = _token(req, conf);
-    if (found === undefined) return _reject("Missing JWT token in request");
-    let payload: JWTPayload;
-    try {
-      const options = {
-        algorithms: [...conf.algorithms],
-        issuer: conf.issuer,
-        audience: conf.audience,
-        clockTolerance: conf.clockSkew,
-      };
-      payload = (typeof conf.key === "function"
-        ? await jwtVerify(found.token, conf.key as JWTVerifyGetKey, options)
-        : await jwtVerify(found.token, conf.key, options)).payload;
-    } catch (error) {
-      return _rejection(error);
-    }
-    if (conf.hideCredentials) found.hide();
-    for (const [claim, header] of Object.entries(conf.forwardClaims)) {
-      const value = payload[claim];
-      if (value === undefined) continue;
-      req.headers.set(header, typeof value === "string" ? value : JSON.stringify(value));
-    }
+    // No token costs no promise.
+    if (found === undefined) return _MISSING;
+    return _verify(req, conf, found);
   },
 });
+
+async function _verify(
+  req: PluginRequest,
+  conf: JwtAuthConf,
+  found: _Found,
+): Promise<PreparedStop | undefined> {
+  let payload: JWTPayload;
+  try {
+    payload = (typeof conf.key === "function"
+      ? await jwtVerify(found.token, conf.key as JWTVerifyGetKey, conf.verifyOptions)
+      : await jwtVerify(found.token, conf.key, conf.verifyOptions)).payload;
+  } catch (error) {
+    return _rejection(error);
+  }
+  if (conf.hideCredentials) found.hide();
+  for (const [claim, header] of Object.entries(conf.forwardClaims)) {
+    const value = payload[claim];
+    if (value === undefined) continue;
+    req.headers.set(header, typeof value === "string" ? value : JSON.stringify(value));
+  }
+  return undefined;
+}
 
 /** Parses a `jwt-auth` conf; throws naming the field. */
 export function parseJwtAuthConf(raw: string): JwtAuthConf {
@@ -139,10 +146,12 @@ export function parseJwtAuthConf(raw: string): JwtAuthConf {
   }
   const clockSkew = optionalNumber(conf, "clock_skew") ?? 0;
   if (clockSkew < 0) throw new Error(`"clock_skew" must be 0 or more seconds, got ${clockSkew}`);
+  const issuer = optionalStringOrList(conf, "issuer");
+  const audience = optionalStringOrList(conf, "audience");
   return {
     algorithms,
-    issuer: optionalStringOrList(conf, "issuer"),
-    audience: optionalStringOrList(conf, "audience"),
+    issuer,
+    audience,
     header: optionalString(conf, "header", "authorization").toLowerCase(),
     query: optionalString(conf, "query", "jwt"),
     cookie: optionalString(conf, "cookie", "jwt"),
@@ -150,6 +159,7 @@ export function parseJwtAuthConf(raw: string): JwtAuthConf {
     hideCredentials: optionalBoolean(conf, "hide_credentials", false),
     forwardClaims: optionalStringMap(conf, "forward_claims"),
     key: _key(conf, source),
+    verifyOptions: { algorithms: [...algorithms], issuer, audience, clockTolerance: clockSkew },
   };
 }
 
@@ -254,19 +264,24 @@ const _CLAIMS: Record<string, string> = {
   exp: "JWT token expired",
 };
 
+/** The stops whose message never changes, made once (a reply of a reused stop is a memoised frame). */
+const _MISSING = _reject("Missing JWT token in request");
+const _INVALID = _reject("JWT token invalid");
+const _KEY_SET_UNAVAILABLE = stop(503, _json("JWT key set unavailable"));
+const _REASON_STOPS = new Map(Object.entries(_REASONS).map(([code, why]) => [code, _reject(why)]));
+const _CLAIM_STOPS = new Map(Object.entries(_CLAIMS).map(([claim, why]) => [claim, _reject(why)]));
+
 function _rejection(error: unknown): PreparedStop {
   const code = (error as { code?: unknown } | null)?.code;
   if (code === "ERR_JWT_CLAIM_VALIDATION_FAILED") {
     const claim = String((error as { claim?: unknown }).claim);
-    return _reject(_CLAIMS[claim] ?? `JWT token claim ${claim} invalid`);
+    return _CLAIM_STOPS.get(claim) ?? _reject(`JWT token claim ${claim} invalid`);
   }
   if (code === "ERR_JWKS_TIMEOUT" || code === "ERR_JWKS_INVALID" || error instanceof TypeError) {
     // The key set could not be fetched: not the client's fault.
-    return stop(503, _json("JWT key set unavailable"));
+    return _KEY_SET_UNAVAILABLE;
   }
-  return _reject(
-    typeof code === "string" ? _REASONS[code] ?? "JWT token invalid" : "JWT token invalid",
-  );
+  return (typeof code === "string" ? _REASON_STOPS.get(code) : undefined) ?? _INVALID;
 }
 
 function _reject(message: string): PreparedStop {

@@ -185,16 +185,37 @@ export function parseLimitCountConf(raw: string): LimitCountConf {
     allowDegradation: optionalBoolean(conf, "allow_degradation", false),
     group: optionalString(conf, "group", "") || confHash(raw),
     local: new Map(),
-    rejection: (resetMs) =>
-      !showLimitQuotaHeader ? bare : stop(rejectedCode, {
+    rejection: showLimitQuotaHeader ? _rejectionWithQuota(rejectedCode, count, body) : () => bare,
+  };
+}
+
+/**
+ * The rejection with the quota headers. Under a flood every call past the count
+ * is rejected: the stop of one reset second is made once and handed out again
+ * (its reply is then a copy of a memoised frame).
+ */
+function _rejectionWithQuota(
+  status: number,
+  count: number,
+  body: string | undefined,
+): (resetMs: number) => PreparedStop {
+  let lastReset = -1;
+  let last: PreparedStop | undefined;
+  return (resetMs) => {
+    const reset = Math.max(0, Math.ceil(resetMs / 1000));
+    if (reset !== lastReset || last === undefined) {
+      lastReset = reset;
+      last = stop(status, {
         headers: {
           ...(body === undefined ? {} : { "content-type": "application/json" }),
           "X-RateLimit-Limit": String(count),
           "X-RateLimit-Remaining": "0",
-          "X-RateLimit-Reset": String(Math.max(0, Math.ceil(resetMs / 1000))),
+          "X-RateLimit-Reset": String(reset),
         },
         body,
-      }),
+      });
+    }
+    return last;
   };
 }
 

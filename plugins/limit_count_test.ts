@@ -30,6 +30,16 @@ describe("limit-count", () => {
     }
   });
 
+  test("a rejection is made once per reset second and names that second", () => {
+    const { rejection } = parseLimitCountConf(JSON.stringify({ count: 1, time_window: 60 }));
+    const reset = (resetMs: number) =>
+      rejection(resetMs).headers?.find((h) => h.name === "X-RateLimit-Reset")?.value;
+    assert.equal(reset(1_500), "2");
+    assert.equal(rejection(1_900), rejection(1_500), "the same second: the same stop, reused");
+    assert.equal(reset(30_000), "30");
+    assert.equal(reset(1_500), "2");
+  });
+
   test("a key variable other than remote_addr is read with one ExtraInfo question", async () => {
     const result = await runRequestPlugin(limitCount, {
       conf: { count: 1, time_window: 1, key: "http_x_api_key", show_limit_quota_header: false },

@@ -12,6 +12,7 @@ import {
 import { VERSION } from "../version.ts";
 import {
   BUILD_OPTIONS,
+  CLI_COMMANDS,
   cliHelpText,
   parseDevArgs,
   runnerFlags,
@@ -72,8 +73,7 @@ export async function runCli(argv: readonly string[] = processArgs()): Promise<n
         return await _serve(command, rest);
       default:
         throw new UsageError(
-          `Unknown command ${JSON.stringify(command)}: expected one of init, dev, build, run, ` +
-            `doctor, version, help`,
+          `Unknown command ${JSON.stringify(command)}: expected one of ${CLI_COMMANDS.join(", ")}`,
         );
     }
   } catch (error) {

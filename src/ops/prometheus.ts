@@ -42,7 +42,7 @@ const _ERROR_KINDS: Partial<Record<FilterOutcome, string>> = {
 
 /**
  * {@linkcode RunnerMetrics} in a prom-client registry, which renders the text
- * format at scrape time. What every call touches (frame outcomes, the plugin
+ * format at scrape time. What calls touch (frame outcomes, ExtraInfo questions, confs, the plugin
  * duration histogram) is counted in plain arrays and handed to prom-client at
  * scrape time: prom-client's label lookup on each call cost about a quarter
  * of a `say` call's CPU (measured with `scripts/bench/profile.ts
@@ -60,32 +60,22 @@ export class PrometheusMetrics implements RunnerMetrics {
   readonly registry: Registry = new Registry();
   /** Watches plugin filters: duration histogram and error counter. */
   readonly filters: FilterObserver;
-  #rpcCounts = new Float64Array(_KINDS.length * _OUTCOMES.length);
-  #confs: Counter<"outcome">;
+  #rpcCounts: Float64Array;
+  #confCounts: Float64Array;
+  #extraInfoCounts: Float64Array;
   #tokenNotFound: Counter;
-  #extraInfo: Counter<"kind">;
   #connectionsTotal: Counter;
   #gauges: { connections(): number; confs(): number } = { connections: () => 0, confs: () => 0 };
 
   /** Creates the metrics, registered in {@linkcode PrometheusMetrics.registry}. */
   constructor() {
     const registers = [this.registry];
-    const rpcCounts = this.#rpcCounts;
-    new Counter({
-      name: "apisix_runner_rpc_total",
-      help:
-        "Frames served, by type and outcome (ok: a reply; error: an error frame; closed: the connection was closed).",
-      labelNames: ["type", "outcome"],
+    this.#rpcCounts = _arrayCounter(
       registers,
-      collect() {
-        this.reset();
-        for (let i = 0; i < rpcCounts.length; i++) {
-          if (rpcCounts[i] === 0) continue;
-          const type = _KINDS[Math.floor(i / _OUTCOMES.length)]!;
-          this.inc({ type, outcome: _OUTCOMES[i % _OUTCOMES.length]! }, rpcCounts[i]);
-        }
-      },
-    });
+      "apisix_runner_rpc_total",
+      "Frames served, by type and outcome (ok: a reply; error: an error frame; closed: the connection was closed).",
+      [["type", _KINDS], ["outcome", _OUTCOMES]],
+    );
     const duration = new _DurationHistogram();
     this.registry.registerMetric(
       duration as unknown as Parameters<Registry["registerMetric"]>[0],
@@ -96,18 +86,18 @@ export class PrometheusMetrics implements RunnerMetrics {
       labelNames: ["plugin", "phase", "kind"],
       registers,
     });
-    this.#extraInfo = new Counter({
-      name: "apisix_runner_extra_info_total",
-      help: "ExtraInfo questions plugins asked APISIX, by kind (var, req_body, resp_body).",
-      labelNames: ["kind"],
+    this.#extraInfoCounts = _arrayCounter(
       registers,
-    });
-    this.#confs = new Counter({
-      name: "apisix_runner_conf_total",
-      help: "PrepareConf outcomes: prepared, reused_key, bad_conf, unknown_plugin.",
-      labelNames: ["outcome"],
+      "apisix_runner_extra_info_total",
+      "ExtraInfo questions plugins asked APISIX, by kind (var, req_body, resp_body).",
+      [["kind", _EXTRA_INFO_KINDS]],
+    );
+    this.#confCounts = _arrayCounter(
       registers,
-    });
+      "apisix_runner_conf_total",
+      "PrepareConf outcomes: prepared, reused_key, bad_conf, unknown_plugin.",
+      [["outcome", _CONF_OUTCOMES]],
+    );
     this.#tokenNotFound = new Counter({
       name: "apisix_runner_conf_token_not_found_total",
       help: "Calls naming a conf token the runner does not hold (APISIX then prepares again).",
@@ -146,7 +136,7 @@ export class PrometheusMetrics implements RunnerMetrics {
 
   /** Counts a PrepareConf outcome. */
   conf(outcome: ConfOutcome): void {
-    this.#confs.labels(outcome).inc();
+    this.#confCounts[_CONF_OUTCOME_INDEX[outcome]]++;
   }
 
   /** Counts a call naming an unknown token. */
@@ -156,7 +146,7 @@ export class PrometheusMetrics implements RunnerMetrics {
 
   /** Counts an ExtraInfo question. */
   extraInfo(kind: ExtraInfoKind): void {
-    this.#extraInfo.labels(kind).inc();
+    this.#extraInfoCounts[_EXTRA_INFO_INDEX[kind]]++;
   }
 
   /** Counts an accepted connection. */
@@ -177,13 +167,56 @@ export class PrometheusMetrics implements RunnerMetrics {
 
 const _KINDS: readonly FrameKind[] = ["prepare_conf", "http_req_call", "http_resp_call", "unknown"];
 const _OUTCOMES: readonly FrameOutcome[] = ["ok", "error", "closed"];
-const _KIND_INDEX: Record<FrameKind, number> = {
-  prepare_conf: 0,
-  http_req_call: 1,
-  http_resp_call: 2,
-  unknown: 3,
-};
-const _OUTCOME_INDEX: Record<FrameOutcome, number> = { ok: 0, error: 1, closed: 2 };
+const _CONF_OUTCOMES: readonly ConfOutcome[] = [
+  "prepared",
+  "reused_key",
+  "bad_conf",
+  "unknown_plugin",
+];
+const _EXTRA_INFO_KINDS: readonly ExtraInfoKind[] = ["var", "req_body", "resp_body"];
+const _KIND_INDEX = _indexOf(_KINDS);
+const _OUTCOME_INDEX = _indexOf(_OUTCOMES);
+const _CONF_OUTCOME_INDEX = _indexOf(_CONF_OUTCOMES);
+const _EXTRA_INFO_INDEX = _indexOf(_EXTRA_INFO_KINDS);
+
+/** Each value's position in `values`. */
+function _indexOf<T extends string>(values: readonly T[]): Record<T, number> {
+  return Object.fromEntries(values.map((value, i) => [value, i])) as Record<T, number>;
+}
+
+/**
+ * A prom-client counter whose label values are all known in advance: callers
+ * count into the returned array (position: the values' positions, the last
+ * label changing fastest), and prom-client gets the counts at scrape time.
+ */
+function _arrayCounter(
+  registers: Registry[],
+  name: string,
+  help: string,
+  labels: readonly (readonly [string, readonly string[]])[],
+): Float64Array {
+  const counts = new Float64Array(labels.reduce((size, [, values]) => size * values.length, 1));
+  new Counter({
+    name,
+    help,
+    labelNames: labels.map(([label]) => label),
+    registers,
+    collect() {
+      this.reset();
+      for (let i = 0; i < counts.length; i++) {
+        if (counts[i] === 0) continue;
+        const set: Record<string, string> = {};
+        let stride = counts.length;
+        for (const [label, values] of labels) {
+          stride /= values.length;
+          set[label] = values[Math.floor(i / stride) % values.length]!;
+        }
+        this.inc(set, counts[i]);
+      }
+    },
+  });
+  return counts;
+}
 
 /** One plugin's filter durations in one phase: counts per bucket (the last is +Inf), sum, count. */
 class _DurationSlot {

@@ -1,14 +1,5 @@
 // Whether to trace and where to, from `--otel` and the standard OTEL_* variables (no SDK loaded here).
 
-/** The standard variables the runner reads to trace (APISIX passes those listed in `nginx_config.envs`). */
-export const OTEL_VARIABLES: readonly string[] = [
-  "OTEL_SDK_DISABLED",
-  "OTEL_SERVICE_NAME",
-  "OTEL_TRACES_EXPORTER",
-  "OTEL_EXPORTER_OTLP_ENDPOINT",
-  "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
-];
-
 /** Where spans go unless a variable says otherwise (the OTLP/HTTP default). */
 export const DEFAULT_OTLP_ENDPOINT = "http://localhost:4318";
 

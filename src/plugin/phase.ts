@@ -6,11 +6,16 @@ import type {
   HttpRespCallRequest,
   HttpRespCallResponse,
   StopAction,
-  TextEntry,
 } from "../protocol/types.ts";
 import { Call } from "./call.ts";
 import { PluginFilterError, PluginTimeoutError } from "./errors.ts";
-import type { FilterObserver, FilterOutcome, FilterWatch, PhaseName } from "./observer.ts";
+import type {
+  FilterObserver,
+  FilterOutcome,
+  FilterWatch,
+  ObservedCall,
+  PhaseName,
+} from "./observer.ts";
 import type { PreparedPlugin } from "./prepare.ts";
 import { RequestView } from "./request.ts";
 import { ResponseView } from "./response.ts";
@@ -90,7 +95,7 @@ export const RESPONSE_PHASE: Phase<HttpRespCallRequest, ResponseView, ResponseRe
  * const action = runPhase(REQUEST_PHASE, chain, request, call); // an Action, or a promise of one
  * ```
  */
-export function runPhase<Raw extends ObservedRaw, View, Result>(
+export function runPhase<Raw extends ObservedCall, View, Result>(
   phase: Phase<Raw, View, Result>,
   chain: readonly PreparedPlugin[],
   raw: Raw,
@@ -124,19 +129,12 @@ export function runPhase<Raw extends ObservedRaw, View, Result>(
   return phase.finish(view);
 }
 
-/** What the phase runner needs of a call's raw request to show it to an observer. */
-interface ObservedRaw {
-  readonly id: number;
-  readonly confToken: number;
-  readonly headers: readonly TextEntry[];
-}
-
 /** Starts watching one filter; the call's `traceparent` becomes the filter span's, if any. */
 function _watch(
   observer: FilterObserver,
   plugin: Plugin<unknown>,
   phase: { readonly name: PhaseName },
-  raw: ObservedRaw,
+  raw: ObservedCall,
   call: CallContext,
 ): FilterWatch {
   // The raw call itself: its headers are decoded only if read (tracing reads them, metrics not).
@@ -159,7 +157,7 @@ async function _finishAsync<View, Result>(
   index: number,
   first: FilterResult | PromiseLike<FilterResult>,
   view: View,
-  raw: ObservedRaw,
+  raw: ObservedCall,
   call: CallContext,
   observer: FilterObserver | undefined,
   firstWatch: FilterWatch | undefined,
@@ -271,7 +269,7 @@ export function runResponseFilters(
   return _runFilters(RESPONSE_PHASE, chain, request, options);
 }
 
-async function _runFilters<Raw extends ObservedRaw, View, Result>(
+async function _runFilters<Raw extends ObservedCall, View, Result>(
   phase: Phase<Raw, View, Result>,
   chain: readonly PreparedPlugin[],
   raw: Raw,

@@ -1,6 +1,7 @@
 // Memoised reply frames of one encoder: prepared Stops and the replies that carry only an id.
 
-import type { PreparedStop, TextEntry } from "./types.ts";
+import { field, u32 } from "./table_reader.ts";
+import { FRAME_HEADER_SIZE, type PreparedStop, type TextEntry } from "./types.ts";
 
 /** Bodies up to this size are memoised (checking the body on each use must stay cheap). */
 const MAX_BODY = 512;
@@ -160,11 +161,7 @@ function _stillValid(template: _StopTemplate, action: PreparedStop): boolean {
 
 /** Where field 0 (the id) of the root table of `frame` is (the field must be present). */
 function _idPosition(frame: Uint8Array): number {
-  const root = 4 + _u32(frame, 4);
-  const vtable = root - (_u32(frame, root) | 0);
-  return root + (frame[vtable + 4]! | (frame[vtable + 5]! << 8));
-}
-
-function _u32(b: Uint8Array, p: number): number {
-  return (b[p]! | (b[p + 1]! << 8) | (b[p + 2]! << 16) | (b[p + 3]! << 24)) >>> 0;
+  const payload = frame.subarray(FRAME_HEADER_SIZE);
+  const root = u32(payload, 0);
+  return FRAME_HEADER_SIZE + field(payload, root, root - (u32(payload, root) | 0), 0);
 }

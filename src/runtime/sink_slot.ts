@@ -23,11 +23,6 @@ export class SinkSlot implements ByteSink {
   #sink: ByteSink | undefined;
   #early: _Event[] | undefined = [];
 
-  /** Whether a sink is attached. */
-  get attached(): boolean {
-    return this.#sink !== undefined;
-  }
-
   /** Attaches `sink` and replays what arrived before. Once. */
   attach(sink: ByteSink): void {
     if (this.#sink !== undefined) throw new Error("The connection already has a receiver");

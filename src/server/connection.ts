@@ -30,7 +30,7 @@ import {
   FrameType,
   type NameCache,
 } from "../protocol/mod.ts";
-import type { ExtraInfoRequest, TextEntry } from "../protocol/types.ts";
+import type { ExtraInfoRequest } from "../protocol/types.ts";
 import { Call } from "../plugin/call.ts";
 import {
   type Phase,
@@ -43,7 +43,7 @@ import {
 import { PluginConfError, UnknownPluginError } from "../plugin/errors.ts";
 import { prepareConfs, type PreparedPlugin } from "../plugin/prepare.ts";
 import type { PluginRegistry } from "../plugin/registry.ts";
-import type { FilterObserver } from "../plugin/observer.ts";
+import type { FilterObserver, ObservedCall } from "../plugin/observer.ts";
 import type { ExtraInfoChannel } from "../plugin/types.ts";
 import type { Connection } from "../runtime/types.ts";
 import {
@@ -244,15 +244,7 @@ export class ServedConnection implements ExtraInfoChannel {
   }
 
   /** One HttpReqCall or HttpRespCall: the conf by token, the phase, the reply. */
-  #serveCall<
-    Raw extends {
-      readonly id: number;
-      readonly confToken: number;
-      readonly headers: readonly TextEntry[];
-    },
-    View,
-    Result,
-  >(
+  #serveCall<Raw extends ObservedCall, View, Result>(
     phase: Phase<Raw, View, Result>,
     raw: Raw,
     reply: (id: number, result: Result) => Uint8Array,
@@ -338,7 +330,7 @@ export class ServedConnection implements ExtraInfoChannel {
     const outOfSync = this.#endCall(disconnectOf(error) ?? error);
     const failure = failureResponse(error);
     const metrics = this.#context.metrics;
-    if (failure.kind === "close" || outOfSync || disconnectOf(error) !== undefined) {
+    if (failure.kind === "close" || outOfSync) {
       metrics?.frame(_frameKind(type), "closed");
       logConnectionClosed(this.#context.log, error, "warning");
       return null;

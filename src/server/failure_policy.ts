@@ -35,8 +35,8 @@ const _CONF_TOKEN_NOT_FOUND: FailureResponse = {
  * - unknown or expired token → CONF_TOKEN_NOT_FOUND (APISIX re-sends PrepareConf and retries);
  * - unknown frame type, unknown plugin, invalid conf → BAD_REQUEST (fail closed, no retry);
  * - undecodable payload, EOF mid-frame, a wrong frame in an ExtraInfo exchange, a call that
- *   ended with an ExtraInfo exchange unfinished → close only this connection (the stream is
- *   out of sync);
+ *   ended with an ExtraInfo exchange unfinished, APISIX gone (also as a plugin error's cause)
+ *   → close only this connection (the stream is out of sync);
  * - a plugin that throws or misses its deadline, a reply over 0xFFFFFF bytes, anything else →
  *   SERVICE_UNAVAILABLE, so APISIX's `allow_degradation` decides what the client sees.
  */
@@ -50,8 +50,8 @@ export function failureResponse(error: unknown): FailureResponse {
   }
   if (
     error instanceof MalformedPayloadError || error instanceof UnexpectedEofError ||
-    error instanceof UnexpectedFrameTypeError || error instanceof ApisixDisconnectedError ||
-    error instanceof SocketClosedError || error instanceof ExtraInfoOutOfSyncError
+    error instanceof UnexpectedFrameTypeError || error instanceof SocketClosedError ||
+    error instanceof ExtraInfoOutOfSyncError || disconnectOf(error) !== undefined
   ) {
     return _CLOSE;
   }
