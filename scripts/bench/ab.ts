@@ -12,7 +12,7 @@ import { readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import process from "node:process";
 import { parseArgs } from "node:util";
-import { type RoundFigures, summarisePairs } from "./paired.ts";
+import { quartiles, type RoundFigures, summarisePairs } from "./paired.ts";
 
 interface Result {
   workload: string;
@@ -128,8 +128,8 @@ for (const key of rows.new!.keys()) {
       pick: (r: RoundFigures & { ratio: number }) => number,
       f: (n: number) => string,
     ) => {
-      const sorted = list.map(pick).sort((a, b) => a - b);
-      return `${f(sorted[Math.floor(sorted.length / 2)]!)} (${f(sorted[0]!)}–${f(sorted.at(-1)!)})`;
+      const values = list.map(pick);
+      return `${f(quartiles(values).median)} (${f(Math.min(...values))}–${f(Math.max(...values))})`;
     };
     console.log(
       `| ${key} | ${tree} | ${cell((r) => r.cps, (n) => `${(n / 1000).toFixed(1)}k`)} | ${

@@ -1,7 +1,7 @@
 // The `dev` command: the runner plus an APISIX-playing HTTP gateway, for trying plugins with curl.
 import { existsSync } from "node:fs";
-import { mkdtemp, readFile, rm } from "node:fs/promises";
-import { join, relative, resolve } from "node:path";
+import { readFile } from "node:fs/promises";
+import { relative, resolve } from "node:path";
 import { getLogger } from "@logtape/logtape";
 import demoRoutes from "../../plugins/demo_routes.json" with { type: "json" };
 import { PluginRegistry } from "../plugin/registry.ts";
@@ -13,7 +13,8 @@ import { installLastResortHandlers } from "../runner/last_resort.ts";
 import { setupLogging, shutdownLogging } from "../runner/logging.ts";
 import { startOperations } from "../runner/operations.ts";
 import { servePlugins } from "../runner/serving.ts";
-import { detectRuntimeName, loadRuntime, processEnv } from "../runtime/detect.ts";
+import { detectRuntimeName, loadRuntime } from "../runtime/detect.ts";
+import { tempSocketPath } from "../runtime/temp_socket.ts";
 import type { SocketRuntime } from "../runtime/types.ts";
 import { RunnerServer } from "../server/server.ts";
 import { ApisixClient } from "./client/client.ts";
@@ -142,9 +143,9 @@ async function _socketPath(
   cleanups: (() => Promise<void> | void)[],
 ): Promise<{ path: string; external: boolean }> {
   if (options.runnerSocket !== undefined) return { path: options.runnerSocket, external: true };
-  const dir = await _makeTempDir();
-  cleanups.push(() => rm(dir, { recursive: true, force: true }));
-  return { path: join(dir, "runner.sock"), external: false };
+  const socket = await tempSocketPath("apisix-dev-");
+  cleanups.push(socket.remove);
+  return { path: socket.path, external: false };
 }
 
 /** Starts the runner side on `socket`; returns the banner's line about it. */
@@ -214,12 +215,4 @@ async function _loadRoutes(options: DevOptions): Promise<Route[]> {
     throw new Error(`Cannot read routes file ${file}: ${(error as Error).message}`);
   }
   return parseRoutesJson(text, file);
-}
-
-/** A fresh private directory for the runner socket, short enough for `sun_path`. */
-function _makeTempDir(): Promise<string> {
-  let base = processEnv("TMPDIR") ?? "/tmp";
-  // A long TMPDIR (macOS) would leave no room for the socket name (sun_path is 104 bytes).
-  if (base.length > 60) base = "/tmp";
-  return mkdtemp(join(base, "apisix-dev-"));
 }

@@ -145,7 +145,7 @@ export class ServedConnection implements ExtraInfoChannel {
       // Ends behind the last reply, which may still be queued.
       await this.conn.end();
     } catch (error) {
-      logConnectionClosed(this.#context.log, error, "warning");
+      logConnectionClosed(this.#context.log, error);
     } finally {
       this.busy = false;
       this.conn.close();
@@ -332,7 +332,7 @@ export class ServedConnection implements ExtraInfoChannel {
     const metrics = this.#context.metrics;
     if (failure.kind === "close" || outOfSync) {
       metrics?.frame(_frameKind(type), "closed");
-      logConnectionClosed(this.#context.log, error, "warning");
+      logConnectionClosed(this.#context.log, error);
       return null;
     }
     if (metrics !== undefined) {
@@ -340,7 +340,12 @@ export class ServedConnection implements ExtraInfoChannel {
       if (error instanceof UnknownPluginError) metrics.conf("unknown_plugin");
       else if (error instanceof PluginConfError) metrics.conf("bad_conf");
     }
-    logFrameFailure(this.#context.log, error, failure, { type, requestId, confToken, confKey });
+    logFrameFailure(this.#context.log, error, failure.code, {
+      type,
+      requestId,
+      confToken,
+      confKey,
+    });
     return this.#context.encoder.errorResponse(failure.code);
   }
 

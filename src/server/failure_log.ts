@@ -1,6 +1,6 @@
 // What the log says about a failed frame or a closed connection: one line per kind, stacks only for the unforeseen.
 import { getLogger } from "@logtape/logtape";
-import { errorCodeName, FrameType } from "../protocol/types.ts";
+import { errorCodeName, type ErrorCodeValue, FrameType } from "../protocol/types.ts";
 import { FrameTooLargeError } from "../protocol/errors.ts";
 import {
   PluginConfError,
@@ -9,8 +9,7 @@ import {
   UnknownPluginError,
 } from "../plugin/errors.ts";
 import { CallDeadlineError, ConfTokenNotFoundError, UnknownFrameTypeError } from "./errors.ts";
-import type { FailureResponse } from "./failure_policy.ts";
-import { clipPeerValue, type RepeatedLevel, type RepeatedLog } from "./repeated_log.ts";
+import { clipPeerValue, type RepeatedLog } from "./repeated_log.ts";
 
 const logger = getLogger(["apisix-runner", "server"]);
 
@@ -38,10 +37,10 @@ export interface FailedFrame {
 export function logFrameFailure(
   log: RepeatedLog,
   error: unknown,
-  response: FailureResponse,
+  answered: ErrorCodeValue,
   frame: FailedFrame,
 ): void {
-  const code = response.kind === "reply" ? errorCodeName(response.code) : "a closed connection";
+  const code = errorCodeName(answered);
   const name = error instanceof Error ? error.name : typeof error;
   const reason = clipPeerValue(error instanceof Error ? error.message : String(error));
   let written: boolean;
@@ -90,10 +89,10 @@ export function logFrameFailure(
  * Logs a connection closed because its byte stream can no longer be trusted,
  * one line per error class, with no stack: the peer's bytes caused it.
  */
-export function logConnectionClosed(log: RepeatedLog, error: unknown, level: RepeatedLevel): void {
+export function logConnectionClosed(log: RepeatedLog, error: unknown): void {
   const name = error instanceof Error ? error.name : typeof error;
   const reason = clipPeerValue(error instanceof Error ? error.message : String(error));
-  if (log.log(`Connections closed (${name})`, level, _CLOSED, { reason, errorName: name })) {
+  if (log.log(`Connections closed (${name})`, "warning", _CLOSED, { reason, errorName: name })) {
     logger.debug("Full error of the line above: {error}", { error });
   }
 }

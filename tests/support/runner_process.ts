@@ -6,7 +6,7 @@ import net from "node:net";
 import { delimiter, join } from "node:path";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
-import { type TempSocketPath, tempSocketPath } from "./temp_socket.ts";
+import { type TempSocketPath, tempSocketPath } from "../../src/runtime/temp_socket.ts";
 
 export { type TempSocketPath, tempSocketPath };
 

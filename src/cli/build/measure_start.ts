@@ -1,11 +1,9 @@
 // Measures how long a runner takes from spawn until its socket accepts a connection (build and bench).
 
 import { spawn } from "node:child_process";
-import { mkdtemp, rm } from "node:fs/promises";
 import net from "node:net";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import process from "node:process";
+import { tempSocketPath } from "../../runtime/temp_socket.ts";
 
 /** Options of {@linkcode measureStartToListening}. */
 export interface MeasureStartOptions {
@@ -69,8 +67,8 @@ async function _measureOnce(
   command: readonly string[],
   options: MeasureStartOptions,
 ): Promise<number> {
-  const dir = await mkdtemp(join(tmpdir().length > 60 ? "/tmp" : tmpdir(), "apisix-start-"));
-  const socketPath = join(dir, "runner.sock");
+  const socket = await tempSocketPath("apisix-start-");
+  const socketPath = socket.path;
   const timeoutMs = options.timeoutMs ?? 10_000;
   let output = "";
   const started = performance.now();
@@ -119,7 +117,7 @@ async function _measureOnce(
       process.kill(child.pid!, "SIGKILL");
       await exit;
     }
-    await rm(dir, { recursive: true, force: true });
+    await socket.remove();
   }
 }
 

@@ -29,7 +29,7 @@ import { createNodeRuntime } from "../../runtime/node.ts";
 import { SocketClosedError } from "../../runtime/errors.ts";
 import type { Connection, SocketRuntime } from "../../runtime/types.ts";
 import { FrameConnection } from "../../../tests/support/frame_connection.ts";
-import { tempSocketPath } from "../../../tests/support/temp_socket.ts";
+import { tempSocketPath } from "../../runtime/temp_socket.ts";
 import {
   ApisixClient,
   ApisixClientClosedError,

@@ -1,8 +1,8 @@
-// Fresh temp directories holding a unix socket path, one per test.
+// A fresh private directory with a unix socket path inside, short enough for `sun_path`.
 
 import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { processEnv } from "./detect.ts";
 
 /** A temp directory with a socket path inside. */
 export interface TempSocketPath {
@@ -18,22 +18,26 @@ export interface TempSocketPath {
 const MAX_SOCKET_PATH = 103;
 
 /**
- * Makes a fresh temp directory (`mkdtemp`) and returns a socket path inside it.
+ * Makes a fresh temp directory (`mkdtemp`, named `<prefix>XXXXXX`) and returns
+ * a socket path inside it. A long TMPDIR (macOS) is passed over for `/tmp`, so
+ * the socket name still fits.
  *
+ * @throws {RangeError} when the path would still be too long for a unix socket.
  * @example
  * ```ts
- * const socket = await tempSocketPath();
+ * const socket = await tempSocketPath("apisix-dev-");
  * // ... listen on socket.path ...
  * await socket.remove();
  * ```
  */
-export async function tempSocketPath(): Promise<TempSocketPath> {
-  let base = tmpdir();
-  // A long TMPDIR would not leave room for the socket name.
+export async function tempSocketPath(prefix = "apisix-runner-"): Promise<TempSocketPath> {
+  // TMPDIR through processEnv: a Deno runner without env access for it uses /tmp, not a throw.
+  let base = processEnv("TMPDIR") ?? "/tmp";
   if (base.length > 60) base = "/tmp";
-  const dir = await mkdtemp(join(base, "apisix-runner-"));
+  const dir = await mkdtemp(join(base, prefix));
   const path = join(dir, "runner.sock");
   if (path.length > MAX_SOCKET_PATH) {
+    await rm(dir, { recursive: true, force: true });
     throw new RangeError(`Socket path is too long (${path.length} bytes): ${path}`);
   }
   return { path, dir, remove: () => rm(dir, { recursive: true, force: true }) };
