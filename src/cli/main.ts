@@ -2,14 +2,7 @@
 import { resolve } from "node:path";
 import { runRunner } from "../runner/run_runner.ts";
 import { parseStrict } from "../runner/args.ts";
-import {
-  detectRuntimeName,
-  exitProcess,
-  processArgs,
-  runtimeVersion,
-  scriptCommand,
-} from "../runtime/detect.ts";
-import { VERSION } from "../version.ts";
+import { detectRuntimeName, exitProcess, processArgs, scriptCommand } from "../runtime/detect.ts";
 import {
   BUILD_OPTIONS,
   CLI_COMMANDS,
@@ -28,6 +21,7 @@ import {
 } from "./errors.ts";
 import { runInit } from "./init.ts";
 import { callerCwd } from "./tools.ts";
+import { versionLine } from "../runner/version_line.ts";
 
 /** Exit code of a command line or input the CLI cannot use. */
 export const EXIT_USAGE = 2;
@@ -58,9 +52,7 @@ export async function runCli(argv: readonly string[] = processArgs()): Promise<n
         return exitProcess(0);
       case "version":
       case "--version":
-        console.log(
-          `apisix-ts-plugin-runner ${VERSION} (${detectRuntimeName()} ${runtimeVersion()})`,
-        );
+        console.log(versionLine());
         return exitProcess(0);
       case "init":
         return exitProcess(_init(rest));

@@ -32,6 +32,10 @@ export class Tracing implements FilterObserver {
   #provider: BasicTracerProvider;
   #tracer: Tracer;
 
+  /** The call whose headers were read last, and the trace context they carry. */
+  #lastCall: ObservedCall | undefined;
+  #lastParent: ReturnType<typeof _parentOf>;
+
   /** Starts the exporter for `settings`. */
   constructor(settings: TracingSettings) {
     const exporter = new OTLPTraceExporter({ url: settings.url });
@@ -47,7 +51,12 @@ export class Tracing implements FilterObserver {
 
   /** Starts the filter's span when the call carries a trace; a no-op watch otherwise. */
   start(plugin: string, phase: PhaseName, call: ObservedCall): FilterWatch {
-    const parent = _parentOf(call.headers);
+    // Every filter of a call has the same parent: its headers are read once per call.
+    if (call !== this.#lastCall) {
+      this.#lastCall = call;
+      this.#lastParent = _parentOf(call.headers);
+    }
+    const parent = this.#lastParent;
     if (parent === undefined) return _UNTRACED;
     const span: Span = this.#tracer.startSpan(`${phase} ${plugin}`, {
       kind: SpanKind.INTERNAL,

@@ -8,11 +8,9 @@ import {
   exitProcess,
   loadRuntime,
   processArgs,
-  runtimeVersion,
 } from "../runtime/detect.ts";
 import type { SocketRuntime } from "../runtime/types.ts";
 import { RunnerServer } from "../server/server.ts";
-import { VERSION } from "../version.ts";
 import { parseRunnerArgs, type RunnerArgs, runnerHelpText } from "./args.ts";
 import { runDoctor } from "./doctor.ts";
 import {
@@ -25,6 +23,7 @@ import { installLastResortHandlers } from "./last_resort.ts";
 import { setupLogging, shutdownLogging } from "./logging.ts";
 import { type Operations, startOperations } from "./operations.ts";
 import { servePlugins } from "./serving.ts";
+import { versionLine } from "./version_line.ts";
 
 const logger = getLogger(["apisix-runner", "runner"]);
 
@@ -85,8 +84,7 @@ export async function runRunner(options: RunRunnerOptions): Promise<never> {
   const runtimeName = args.runtime ?? detectRuntimeName();
   if (args.command === "version") {
     console.log(
-      `apisix-ts-plugin-runner ${VERSION} (${runtimeName} ${runtimeVersion(runtimeName)})\n` +
-        `plugins: ${registry.names().join(", ")}`,
+      `${versionLine(runtimeName)}\nplugins: ${registry.names().join(", ")}`,
     );
     return exitProcess(0);
   }
@@ -98,7 +96,7 @@ export async function runRunner(options: RunRunnerOptions): Promise<never> {
       socket: args.socket,
       command: options.command ?? [executablePath(), "run"],
     });
-    console.log(`apisix-ts-plugin-runner ${VERSION} doctor (${runtimeName} ${runtimeVersion()})`);
+    console.log(versionLine(runtimeName, "doctor"));
     for (const line of report.lines) console.log(line);
     console.log(`\nAPISIX's conf/config.yaml for this runner:\n\n${report.configSnippet}`);
     console.log(
