@@ -6,7 +6,6 @@ import {
   type JWTPayload,
   jwtVerify,
   type JWTVerifyGetKey,
-  type JWTVerifyOptions,
 } from "jose";
 import { definePlugin } from "../src/plugin/define_plugin.ts";
 import { stop } from "../src/plugin/stop.ts";
@@ -66,7 +65,12 @@ export interface JwtAuthConf {
   /** The verification key: the secret's bytes, or a resolver of the key a token names. */
   readonly key: Uint8Array | JwtKeyResolver;
   /** jose's verify options, made once from `algorithms`, `issuer`, `audience` and `clockSkew`. */
-  readonly verifyOptions: JWTVerifyOptions;
+  readonly verifyOptions: {
+    readonly algorithms: string[];
+    readonly issuer: string | string[] | undefined;
+    readonly audience: string | string[] | undefined;
+    readonly clockTolerance: number;
+  };
 }
 
 /**

@@ -12,12 +12,19 @@ import {
   formatPrepareConfKey,
   PrepareConfError,
   type ReqCallOutcome,
-  type RespCallOutcome,
 } from "../src/dev/client/mod.ts";
 import { ErrorCode, type HttpReqCallRequest, type TextEntry } from "../src/protocol/types.ts";
 import { loadRuntime } from "../src/runtime/detect.ts";
 import { VERSION } from "../src/version.ts";
-import { reqCall } from "./support/e2e_helpers.ts";
+import {
+  conf,
+  decoder,
+  deferred,
+  encoder,
+  reqCall,
+  respReplyOf,
+  rewriteOf,
+} from "./support/e2e_helpers.ts";
 import { startOtlpReceiver } from "./support/otlp_receiver.ts";
 import { redisMissing, startRedis } from "./support/redis_server.ts";
 import { assertReloadsUnderLoad } from "./support/reload_under_load.ts";
@@ -58,8 +65,6 @@ const README_ROUTE: Record<string, TextEntry[]> = {
   ],
 };
 
-const encoder = new TextEncoder();
-const decoder = new TextDecoder();
 const runtime = await loadRuntime("deno");
 
 type Compiler = "bun" | "deno";
@@ -98,10 +103,6 @@ function req(init: Partial<HttpReqCallRequest> = {}): Omit<HttpReqCallRequest, "
   return reqCall(0, { id: 7, path: "/orders", ...init });
 }
 
-function conf(name: string, value: unknown): TextEntry {
-  return { name, value: JSON.stringify(value) };
-}
-
 function key(id: number, plugin: string): string {
   return formatPrepareConfKey({ confId: id, plugin, version: 1 });
 }
@@ -109,17 +110,6 @@ function key(id: number, plugin: string): string {
 function actionOf(outcome: ReqCallOutcome) {
   if (outcome.kind !== "reply") assert.fail(`expected a reply, got error code ${outcome.code}`);
   return outcome.response.action;
-}
-
-function rewriteHeadersOf(outcome: ReqCallOutcome): readonly TextEntry[] | undefined {
-  const action = actionOf(outcome);
-  if (action?.type !== "rewrite") assert.fail(`expected a Rewrite, got ${JSON.stringify(action)}`);
-  return action.headers;
-}
-
-function respOf(outcome: RespCallOutcome) {
-  if (outcome.kind !== "reply") assert.fail(`expected a reply, got error code ${outcome.code}`);
-  return outcome.response;
 }
 
 function resultOf(built: Built): BuildResult {
@@ -130,12 +120,6 @@ function resultOf(built: Built): BuildResult {
 
 function binaryOf(built: Built): string {
   return resultOf(built).outPath;
-}
-
-function deferred<T>(): { promise: Promise<T>; resolve: (value: T) => void } {
-  let resolve!: (value: T) => void;
-  const promise = new Promise<T>((r) => resolve = r);
-  return { promise, resolve };
 }
 
 for (const compiler of ["bun", "deno"] as const) {
@@ -296,7 +280,7 @@ for (const compiler of ["bun", "deno"] as const) {
           conf: gate,
           request: req({ headers: [{ name: "x-tenant", value: "acme" }] }),
         });
-        assert.deepEqual(rewriteHeadersOf(allowed), [{ name: "x-tenant-checked", value: "acme" }]);
+        assert.deepEqual(rewriteOf(allowed).headers, [{ name: "x-tenant-checked", value: "acme" }]);
 
         // Without the header it asks APISIX for arg_tenant (ExtraInfo Var) and stops.
         const denied = await client.call({
@@ -342,7 +326,7 @@ for (const compiler of ["bun", "deno"] as const) {
           answer: (q) => q.type === "respBody" ? encoder.encode("hello world") : undefined,
         });
         assert.ok(resp.questions.some((q) => q.type === "respBody"));
-        const reply = respOf(resp);
+        const reply = respReplyOf(resp);
         assert.equal(reply.status, 201);
         assert.equal(decoder.decode(reply.body), "hello there");
         const headers = new Map(reply.headers?.map((h) => [h.name.toLowerCase(), h.value]));
@@ -387,7 +371,7 @@ for (const compiler of ["bun", "deno"] as const) {
           request: req(),
           answer,
         });
-        assert.deepEqual(rewriteHeadersOf(post), [
+        assert.deepEqual(rewriteOf(post).headers, [
           { name: "x-apisix-route_id", value: "1" },
           { name: "x-apisix-remote_addr", value: "127.0.0.1" },
           { name: "x-runner", value: "apisix-ts" },
@@ -398,7 +382,7 @@ for (const compiler of ["bun", "deno"] as const) {
           conf: README_ROUTE["ext-plugin-post-resp"],
           request: { status: 200, headers: [{ name: "Content-Type", value: "application/json" }] },
         });
-        assert.deepEqual(respOf(resp).headers, [
+        assert.deepEqual(respReplyOf(resp).headers, [
           { name: "Content-Type", value: "application/json" },
           { name: "x-served-by", value: "apisix-ts-runner" },
         ]);
@@ -422,7 +406,7 @@ for (const compiler of ["bun", "deno"] as const) {
           ...req({ headers: [{ name: "x-tenant", value: "acme" }] }),
           confToken: token,
         });
-        assert.deepEqual(rewriteHeadersOf(first), [{ name: "x-tenant-checked", value: "acme" }]);
+        assert.deepEqual(rewriteOf(first).headers, [{ name: "x-tenant-checked", value: "acme" }]);
 
         // The in-flight call waits for APISIX's answer to its ExtraInfo question.
         const asked = deferred<void>();
@@ -437,7 +421,7 @@ for (const compiler of ["bun", "deno"] as const) {
         await runner.waitForOutput(/Received \W?SIGTERM/, 900);
         answer.resolve(encoder.encode("acme"));
         // The in-flight call still gets its reply during the grace period.
-        assert.deepEqual(rewriteHeadersOf(await inFlight), [
+        assert.deepEqual(rewriteOf(await inFlight).headers, [
           { name: "x-tenant-checked", value: "acme" },
         ]);
         await idle.whenClosed;

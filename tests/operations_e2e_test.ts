@@ -2,10 +2,8 @@
 
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
-import { existsSync } from "node:fs";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import process from "node:process";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { ApisixClient, formatPrepareConfKey } from "../src/dev/client/mod.ts";
@@ -13,26 +11,17 @@ import type { TextEntry } from "../src/protocol/types.ts";
 import { createNodeRuntime } from "../src/runtime/node.ts";
 import { freePort, runnerSkipReason } from "./support/e2e_helpers.ts";
 import { startOtlpReceiver } from "./support/otlp_receiver.ts";
+import { serverPath, serversMissing } from "./support/test_servers.ts";
 import { type RunnerProcess, type RunnerRuntime, spawnRunner } from "./support/runner_process.ts";
 
 const RUNTIMES: readonly RunnerRuntime[] = ["deno", "bun", "node"];
 /** Runner entry with the test plugins (TypeScript: Deno and Bun); Node runs the bundled ones from lib/. */
 const TEST_ENTRY = "tests/support/fixtures/test_plugins_entry.ts";
-const PROMETHEUS = "/usr/bin/prometheus";
-const PROMTOOL = "/usr/bin/promtool";
 const CALLS = 200;
 const TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736";
 const PARENT_SPAN_ID = "00f067aa0ba902b7";
 const TRACEPARENT = `00-${TRACE_ID}-${PARENT_SPAN_ID}-01`;
 const net_ = createNodeRuntime();
-
-/** Why the Prometheus test cannot run here; in CI (REQUIRE_TEST_SERVERS) it runs and fails instead. */
-function prometheusMissing(): string | undefined {
-  if (existsSync(PROMETHEUS) && existsSync(PROMTOOL)) return undefined;
-  const reason =
-    `Prometheus is not installed (${PROMETHEUS}, ${PROMTOOL}): apt-get install prometheus (.ci/run does)`;
-  return process.env.REQUIRE_TEST_SERVERS === "1" ? undefined : reason;
-}
 
 function runnerOptions(
   runtime: RunnerRuntime,
@@ -65,7 +54,9 @@ async function callSay(client: ApisixClient, headers: TextEntry[] = []): Promise
 for (const runtime of RUNTIMES) {
   const skip = runnerSkipReason(runtime);
 
-  describe(`metrics of a ${runtime} runner`, { skip: skip ?? prometheusMissing() }, () => {
+  describe(`metrics of a ${runtime} runner`, {
+    skip: skip ?? serversMissing(["prometheus", "promtool"], "prometheus"),
+  }, () => {
     let runner: RunnerProcess;
     let prometheus: ReturnType<typeof spawn> | undefined;
     let dir: string;
@@ -87,14 +78,13 @@ for (const runtime of RUNTIMES) {
         timeout: 60_000,
       },
       async () => {
-        assert.ok(existsSync(PROMETHEUS) && existsSync(PROMTOOL), "Prometheus is not installed");
         const target = await metricsPort(runner);
         const webPort = await freePort();
         await writeFile(
           join(dir, "prometheus.yml"),
           `global:\n  scrape_interval: 1s\n  scrape_timeout: 900ms\nscrape_configs:\n  - job_name: runner\n    static_configs:\n      - targets: ["127.0.0.1:${target}"]\n`,
         );
-        prometheus = spawn(PROMETHEUS, [
+        prometheus = spawn(serverPath("prometheus"), [
           `--config.file=${join(dir, "prometheus.yml")}`,
           `--storage.tsdb.path=${join(dir, "data")}`,
           `--web.listen-address=127.0.0.1:${webPort}`,
@@ -112,7 +102,10 @@ for (const runtime of RUNTIMES) {
         assert.match(text, /^apisix_runner_conf_total\{outcome="prepared"\} 1$/m);
         assert.match(text, /^apisix_runner_connections_total \d+$/m);
         assert.match(text, /^process_resident_memory_bytes \d+/m);
-        const lint = spawnSync(PROMTOOL, ["check", "metrics"], { input: text, encoding: "utf8" });
+        const lint = spawnSync(serverPath("promtool"), ["check", "metrics"], {
+          input: text,
+          encoding: "utf8",
+        });
         assert.equal(lint.status, 0, `promtool check metrics: ${lint.stdout}${lint.stderr}`);
 
         // Prometheus's own view, through its HTTP API, once a scrape after the calls landed.

@@ -1,14 +1,11 @@
 // A real redis-server for the tests: a free loopback port and a temp directory, stopped afterwards.
 
 import { type ChildProcess, spawn } from "node:child_process";
-import { existsSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { freePort } from "./e2e_helpers.ts";
-import process from "node:process";
-
-const REDIS_SERVER = "/usr/bin/redis-server";
+import { serverPath, serversMissing } from "./test_servers.ts";
 
 /** A running redis-server. */
 export interface RedisServer {
@@ -19,17 +16,15 @@ export interface RedisServer {
 
 /** Why redis-server cannot run here; in CI (REQUIRE_TEST_SERVERS) the test runs and fails instead. */
 export function redisMissing(): string | undefined {
-  if (existsSync(REDIS_SERVER)) return undefined;
-  if (process.env.REQUIRE_TEST_SERVERS === "1") return undefined;
-  return `redis-server is not installed (${REDIS_SERVER}): apt-get install redis-server (.ci/run does)`;
+  return serversMissing(["redis-server"], "redis-server");
 }
 
 /** Starts redis-server on a free port without persistence; resolves once it accepts connections. */
 export async function startRedis(): Promise<RedisServer> {
-  if (!existsSync(REDIS_SERVER)) throw new Error(`redis-server is not installed (${REDIS_SERVER})`);
+  const program = serverPath("redis-server");
   const port = await freePort();
   const dir = await mkdtemp(join(tmpdir(), "apisix-ts-redis-"));
-  const child: ChildProcess = spawn(REDIS_SERVER, [
+  const child: ChildProcess = spawn(program, [
     "--port",
     String(port),
     "--bind",

@@ -3,6 +3,7 @@
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import { ensureNodeBundle } from "./e2e_helpers.ts";
 import {
   REPO_ROOT,
@@ -13,7 +14,7 @@ import {
 } from "./runner_process.ts";
 
 /** Options of {@linkcode reloadUnderLoad}. */
-export interface ReloadUnderLoadOptions {
+interface ReloadUnderLoadOptions {
   /** Starts a runner on `socketPath` and resolves once it says it listens. */
   start(socketPath: string): Promise<RunnerProcess>;
   /** The socket path every runner gets. */
@@ -27,7 +28,7 @@ export interface ReloadUnderLoadOptions {
 }
 
 /** What {@linkcode reloadUnderLoad} saw. */
-export interface ReloadUnderLoadResult {
+interface ReloadUnderLoadResult {
   /** Calls that got their Stop reply. */
   readonly calls: number;
   /** One line per failed call: what APISIX would have answered 503 for. */
@@ -46,7 +47,7 @@ export interface ReloadUnderLoadResult {
  * the old one then gets SIGTERM: what APISIX does on reload. Every runner is
  * disposed at the end.
  */
-export async function reloadUnderLoad(
+async function reloadUnderLoad(
   options: ReloadUnderLoadOptions,
 ): Promise<ReloadUnderLoadResult> {
   ensureNodeBundle();
@@ -73,18 +74,18 @@ export async function reloadUnderLoad(
   const exited = new Promise<void>((resolve) => client.once("close", () => resolve()));
   try {
     await ready;
-    await _sleep(options.settleMs ?? 150);
+    await sleep(options.settleMs ?? 150);
     for (let reload = 0; reload < options.reloads; reload++) {
       const old = runners.at(-1)!;
       const next = await options.start(options.socketPath);
       runners.push(next);
       if (!/Taking over unix:/.test(next.output())) silentTakeovers++;
       // As on APISIX: the old runner is stopped once the old workers are gone, a while after.
-      await _sleep(options.settleMs ?? 150);
+      await sleep(options.settleMs ?? 150);
       old.kill("SIGTERM");
       const exit = await old.exited;
       exits.push({ code: exit.code, ms: exit.ms });
-      await _sleep(options.settleMs ?? 150);
+      await sleep(options.settleMs ?? 150);
     }
   } finally {
     client.stdin!.end();
@@ -105,7 +106,7 @@ export async function reloadUnderLoad(
  * Starts a runner on `socketPath` once another may still listen there: resolves once it
  * says it listens (the old socket accepts connections too, so connecting proves nothing).
  */
-export async function startWhenListening(
+async function startWhenListening(
   options: Omit<SpawnRunnerOptions, "socketPath" | "waitForSocket">,
   socketPath: string,
 ): Promise<RunnerProcess> {
@@ -119,7 +120,7 @@ export async function startWhenListening(
  * runner exited 0, every successor logged the takeover; prints the counts and the
  * slowest SIGTERM-to-exit time (a figure, not a bound).
  */
-export function assertCleanReloads(
+function assertCleanReloads(
   label: string,
   result: ReloadUnderLoadResult,
   workers: number,
@@ -156,8 +157,4 @@ export async function assertReloadsUnderLoad(
   } finally {
     await socket.remove();
   }
-}
-
-function _sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }

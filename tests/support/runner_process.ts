@@ -142,7 +142,7 @@ export function runnerUnavailable(
       if (!existsSync(BUN_BIN)) return `bun binary missing at ${BUN_BIN} (run npm install)`;
       break;
     case "node":
-      if (_findOnPath("node") === undefined) return "node is not on PATH";
+      if (findOnPath("node") === undefined) return "node is not on PATH";
       break;
     case "binary": {
       if (options.binaryPath === undefined) return 'no binaryPath given for runtime "binary"';
@@ -239,7 +239,7 @@ function _commandOf(options: SpawnRunnerOptions): string[] {
     case "bun":
       return [BUN_BIN, _fromRoot(options.entry ?? DEFAULT_TS_ENTRY)];
     case "node":
-      return [_findOnPath("node")!, _fromRoot(options.entry ?? DEFAULT_NODE_ENTRY)];
+      return [findOnPath("node")!, _fromRoot(options.entry ?? DEFAULT_NODE_ENTRY)];
     case "binary":
       return [_fromRoot(options.binaryPath!)];
   }
@@ -249,7 +249,8 @@ function _fromRoot(path: string): string {
   return path.startsWith("/") ? path : join(REPO_ROOT, path);
 }
 
-function _findOnPath(name: string): string | undefined {
+/** The first `name` on PATH, or `undefined`. */
+export function findOnPath(name: string): string | undefined {
   for (const dir of (process.env.PATH ?? "").split(delimiter)) {
     if (dir === "") continue;
     const candidate = join(dir, name);
