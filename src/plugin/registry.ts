@@ -1,7 +1,13 @@
 // PluginRegistry: the plugins a runner instance knows, by name.
 
+import { getLogger } from "@logtape/logtape";
 import { DuplicatePluginError, PluginSetupError } from "./errors.ts";
 import type { AnyPlugin, Plugin, PluginLogger } from "./types.ts";
+
+/** The logger a plugin's `setup()` gets: category `apisix-runner.plugin.<name>`. */
+export function pluginLogger(name: string): PluginLogger {
+  return getLogger(["apisix-runner", "plugin", name]);
+}
 
 /** Time the plugins' `dispose()` get after the drain (100 ms): drain and dispose stay inside 1 s. */
 export const DISPOSE_BUDGET_MS = 100;

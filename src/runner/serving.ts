@@ -1,7 +1,7 @@
 // Serving plugins: their setup() before the socket listens, the drain, then their dispose() and the operations' stop.
 
 import { getLogger } from "@logtape/logtape";
-import { DISPOSE_BUDGET_MS, type PluginRegistry } from "../plugin/registry.ts";
+import { DISPOSE_BUDGET_MS, pluginLogger, type PluginRegistry } from "../plugin/registry.ts";
 import type { RunnerServer } from "../server/server.ts";
 import type { Operations } from "./operations.ts";
 
@@ -42,7 +42,7 @@ export function servePlugins(
   const stopping = new AbortController();
   const setUp = registry.setup({
     signal: stopping.signal,
-    logger: (name) => getLogger(["apisix-runner", "plugin", name]),
+    logger: pluginLogger,
   });
   const started = setUp.then(() => server.start());
   started.catch(() => {}); // the caller learns of it through `setUp` and `started`

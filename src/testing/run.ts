@@ -10,8 +10,7 @@ import type {
 } from "../protocol/types.ts";
 import { runRequestFilters, runResponseFilters } from "../plugin/phase.ts";
 import { prepareConfs } from "../plugin/prepare.ts";
-import { getLogger } from "@logtape/logtape";
-import { PluginRegistry } from "../plugin/registry.ts";
+import { pluginLogger, PluginRegistry } from "../plugin/registry.ts";
 import type { AnyPlugin, Plugin } from "../plugin/types.ts";
 import {
   FakeExtraInfoChannel,
@@ -227,7 +226,7 @@ export async function setupPlugin<C, S>(
   if (plugin.setup === undefined) return { state: undefined, dispose: () => Promise.resolve() };
   const stopping = new AbortController();
   const state = await plugin.setup({
-    logger: getLogger(["apisix-runner", "plugin", plugin.name]),
+    logger: pluginLogger(plugin.name),
     signal: stopping.signal,
   });
   return {

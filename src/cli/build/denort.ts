@@ -71,11 +71,25 @@ export function findDenort(
 }
 
 /**
- * Asks the `deno` binary for its version, target and cache directory.
+ * Asks the `deno` binary for its version, target and cache directory, once per
+ * binary and `DENO_DIR` in this process (a build asks several times, and each
+ * asking spawns `deno` once or twice).
  *
  * @throws {BuildError} when `deno --version` does not print what is expected.
  */
 export function denoInfo(deno: string): DenoInfo {
+  const key = `${deno}\0${process.env.DENO_DIR ?? ""}`;
+  let info = _denoInfos.get(key);
+  if (info === undefined) {
+    info = _askDeno(deno);
+    _denoInfos.set(key, info);
+  }
+  return info;
+}
+
+const _denoInfos = new Map<string, DenoInfo>();
+
+function _askDeno(deno: string): DenoInfo {
   const version = spawnSync(deno, ["--version"], { encoding: "utf8" }).stdout ?? "";
   // "deno 2.9.6 (stable, release, x86_64-unknown-linux-gnu)"
   const match = /^deno (\S+) \(.*?(\S+)\)$/m.exec(version);
