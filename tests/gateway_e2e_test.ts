@@ -516,41 +516,53 @@ for (const runtime of RUNTIMES) {
   });
 }
 
-test(`"dev --plugins" runs the plugins' setup() before the first call and dispose() at the stop`, {
-  skip: runnerUnavailable("deno"),
-  timeout: TEST_TIMEOUT_MS,
-}, async () => {
-  const dir = await mkdtemp(join(tmpdir(), "dev-lifecycle-"));
+/**
+ * Starts `dev` on Deno with one route whose request phase runs `plugin`, on any
+ * free ports; `extraArgs` says where the runner is. Resolves once the banner is out.
+ */
+async function startDevWithRoute(
+  dir: string,
+  route: { id: string; uri: string; plugin: string; conf: unknown },
+  extraArgs: string[],
+): Promise<{ dev: RunnerProcess; url: string; output: string }> {
   const routesFile = join(dir, "routes.json");
   await writeFile(
     routesFile,
     JSON.stringify({
       routes: [{
-        id: "count",
-        uri: "/count",
-        plugins: { "ext-plugin-pre-req": phase("lifecycle-counter", {}) },
+        id: route.id,
+        uri: route.uri,
+        plugins: { "ext-plugin-pre-req": phase(route.plugin, route.conf) },
       }],
     }),
   );
   const dev = await spawnRunner({
     runtime: "deno",
-    args: [
-      "dev",
-      "--port",
-      "0",
-      "--upstream-port",
-      "0",
-      "--routes",
-      routesFile,
-      "--plugins",
-      "tests/support/fixtures/lifecycle_plugins.ts",
-    ],
+    args: ["dev", "--port", "0", "--upstream-port", "0", "--routes", routesFile, ...extraArgs],
     waitForSocket: false,
   });
   try {
     const output = await dev.waitForOutput(/Ctrl-C stops/, 10_000);
+    const url = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(output)![1]!;
+    return { dev, url, output };
+  } catch (error) {
+    await dev.dispose();
+    throw error;
+  }
+}
+
+test(`"dev --plugins" runs the plugins' setup() before the first call and dispose() at the stop`, {
+  skip: runnerUnavailable("deno"),
+  timeout: TEST_TIMEOUT_MS,
+}, async () => {
+  const dir = await mkdtemp(join(tmpdir(), "dev-lifecycle-"));
+  const { dev, url, output } = await startDevWithRoute(
+    dir,
+    { id: "count", uri: "/count", plugin: "lifecycle-counter", conf: {} },
+    ["--plugins", "tests/support/fixtures/lifecycle_plugins.ts"],
+  );
+  try {
     assert.match(output, /lifecycle-counter set up/);
-    const url = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(output)![1];
     assert.equal(await (await fetch(`${url}/count`)).text(), "1");
     assert.equal(await (await fetch(`${url}/count`)).text(), "2");
     dev.kill("SIGINT");
@@ -567,36 +579,13 @@ test(`"dev --runner-socket --routes" uses an external runner process and the giv
   timeout: TEST_TIMEOUT_MS,
 }, async () => {
   const runner = await spawnRunner({ runtime: "bun", entry: ENTRY });
-  const routesFile = join(runner.dir!, "routes.json");
-  await writeFile(
-    routesFile,
-    JSON.stringify({
-      routes: [{
-        id: "only",
-        uri: "/only",
-        plugins: { "ext-plugin-pre-req": phase("gateway-inspect", { vars: ["route_id"] }) },
-      }],
-    }),
+  const { dev, url, output } = await startDevWithRoute(
+    runner.dir!,
+    { id: "only", uri: "/only", plugin: "gateway-inspect", conf: { vars: ["route_id"] } },
+    ["--runner-socket", runner.socketPath],
   );
-  const dev = await spawnRunner({
-    runtime: "deno",
-    args: [
-      "dev",
-      "--port",
-      "0",
-      "--upstream-port",
-      "0",
-      "--routes",
-      routesFile,
-      "--runner-socket",
-      runner.socketPath,
-    ],
-    waitForSocket: false,
-  });
   try {
-    const output = await dev.waitForOutput(/Ctrl-C stops/, 10_000);
     assert.match(output, new RegExp(`Runner: external runner at unix:${runner.socketPath}`));
-    const url = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(output)![1];
     const response = await fetch(`${url}/only`);
     const seen = JSON.parse(await response.text()) as Inspected;
     assert.deepEqual(seen.vars, { route_id: "only" });
